@@ -17,6 +17,7 @@ const thirdParty: ReadonlyArray<readonly [string, string]> = [
   ["google-proto-files/google/api/httpbody.proto", "google/api/httpbody.proto"],
   ["google-proto-files/google/api/field_behavior.proto", "google/api/field_behavior.proto"],
   ["google-proto-files/google/rpc/code.proto", "google/rpc/code.proto"],
+  ["google-proto-files/google/rpc/error_details.proto", "google/rpc/error_details.proto"],
   ["grpc-health-check/proto/health/v1/health.proto", "grpc/health/v1/health.proto"],
   ["@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto", "grpc/reflection/v1/reflection.proto"],
   ["@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto", "grpc/reflection/v1alpha/reflection.proto"],

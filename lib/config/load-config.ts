@@ -1,0 +1,97 @@
+import { z } from "zod";
+
+/** Thrown when the environment does not satisfy a service's configuration schema. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses `env` with a zod object schema whose keys are environment variable names. Every problem names the
+ * variable and the expected form, e.g. `PORT: expected an integer from 1 to 65535, got "http"`.
+ * Empty strings count as unset, so `PORT= npm start` uses the default rather than failing.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? "?");
+    const got = input[key];
+    return `${key}: ${issue.message}${got === undefined ? "" : `, got ${JSON.stringify(got)}`}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Environment value parsers with messages that say what form is expected. */
+export const env = {
+  port: (fallback: number) =>
+    z.coerce
+      .number({ error: "expected an integer from 0 to 65535" })
+      .int({ error: "expected an integer from 0 to 65535" })
+      .min(0, { error: "expected an integer from 0 to 65535" })
+      .max(65535, { error: "expected an integer from 0 to 65535" })
+      .default(fallback),
+  int: (fallback: number, min: number, max: number) =>
+    z.coerce
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int({ error: `expected an integer from ${min} to ${max}` })
+      .min(min, { error: `expected an integer from ${min} to ${max}` })
+      .max(max, { error: `expected an integer from ${min} to ${max}` })
+      .default(fallback),
+  ratio: (fallback: number) =>
+    z.coerce
+      .number({ error: "expected a number from 0 to 1" })
+      .min(0, { error: "expected a number from 0 to 1" })
+      .max(1, { error: "expected a number from 0 to 1" })
+      .default(fallback),
+  url: (protocols: readonly string[]) =>
+    z
+      .string()
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol.replace(/:$/, ""));
+          } catch {
+            return false;
+          }
+        },
+        { error: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}` },
+      ),
+  name: (fallback?: string) => {
+    const schema = z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, { error: "expected 1 to 100 characters of A-Z, a-z, 0-9, '.', '_' or '-'" });
+    return fallback === undefined ? schema : schema.default(fallback);
+  },
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+    z.enum(values, { error: `expected one of ${values.join(", ")}` }).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(["true", "false", "1", "0"], { error: "expected true or false" })
+      .transform((v) => v === "true" || v === "1")
+      .default(fallback),
+};
+
+/** Settings every mesh process shares: identity, listener, logging, telemetry and shutdown. */
+export const processConfigShape = {
+  INSTANCE_ID: env.name(),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: env.port(0),
+  LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+  SHUTDOWN_GRACE_MS: env.int(10_000, 0, 300_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.url(["http", "https"]).optional(),
+  OTEL_TRACES_SAMPLER_ARG: env.ratio(1),
+  MESH_VERSION: z.string().min(1).max(100).default("0.1.0"),
+};
