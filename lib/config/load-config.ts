@@ -86,7 +86,7 @@ export const env = {
 
 /** Settings every mesh process shares: identity, listener, logging, telemetry and shutdown. */
 export const processConfigShape = {
-  INSTANCE_ID: env.name(),
+  INSTANCE_ID: env.name().optional(),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: env.port(0),
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { logCorrelation } from "../telemetry/request-context.ts";
 
 export type { Logger } from "pino";
 
@@ -14,8 +15,8 @@ export interface LoggerOptions {
 }
 
 /**
- * JSON logs, one object a line, with the service and instance on every line. The tracing interceptor adds
- * `trace_id`, `span_id` and `request_id` through child loggers.
+ * JSON logs, one object a line, with the service and instance on every line, and `trace_id`, `span_id` and
+ * `request_id` of the active span and request on lines written while one is active.
  */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
@@ -24,6 +25,7 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service, instance: options.instance },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      mixin: logCorrelation,
     },
     options.destination ?? pino.destination({ sync: false }),
   );

@@ -1,0 +1,18 @@
+import http2 from "node:http2";
+import { execFileSync } from "node:child_process";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createHealthMonitor } from "./health-monitor.ts";
+import type { HealthMonitor } from "./health-monitor.ts";
+import { registerHealth } from "./register-health.ts";
+import { registerReflection } from "../reflection/register-reflection.ts";
+const monitor = createHealthMonitor({ checks: {} });
+let open = 0;
+const watched: HealthMonitor = { ...monitor, async *watch(s, sig) { open++; try { yield* monitor.watch(s, sig); } finally { open--; console.log("server watch finally"); } } };
+const server = http2.createServer(connectNodeAdapter({ routes(router) { registerHealth(router, watched); registerReflection(router); } }));
+await new Promise<void>((r) => server.listen(18932, "127.0.0.1", r));
+const run = (args: string[]) => { try { execFileSync("node_modules/.bin/buf", ["curl", "--protocol", "grpc", ...args], { stdio: "inherit" }); } catch (e) { console.log("buf exit", (e as any).status); } };
+run(["--list-services", "http://127.0.0.1:18932"]);
+run(["-v", "--timeout", "1s", "http://127.0.0.1:18932/grpc.health.v1.Health/Watch"]);
+await new Promise((r) => setTimeout(r, 300));
+console.log("open watches", open);
+process.exit(0);

@@ -1,0 +1,120 @@
+import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
+import { createTrafficWindow, type TrafficSnapshot } from "./traffic-window.ts";
+
+export interface RpcMetrics {
+  /** Records every RPC the server handles. Place it inside the tracing interceptor. */
+  readonly interceptor: Interceptor;
+  /** Figures over the last minute, plus calls in flight, for the status RPC. */
+  traffic(): TrafficSnapshot & { inFlight: number };
+}
+
+/** HTTP status a Connect code maps to, as the Connect protocol defines it; used for the seeds' http_* series. */
+const httpStatusByCode: Record<number, number> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function codeName(code: Code | undefined): string {
+  if (code === undefined) return "ok";
+  return Code[code]!.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
+}
+
+/**
+ * Per-RPC golden metrics (requests, errors by code, latency) on `registry`, under both the RPC names
+ * (`rpc_server_*`) and the seeds' HTTP names (`http_requests_total`, `http_request_duration_seconds`), plus
+ * the process defaults. Streams are measured until they end.
+ */
+export function createRpcMetrics(registry: Registry, options: { now?: () => number } = {}): RpcMetrics {
+  const now = options.now ?? performance.now.bind(performance);
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ["rpc_service", "rpc_method", "code"] as const;
+  const requests = new Counter({ name: "rpc_server_requests_total", help: "RPCs handled, by outcome code.", labelNames, registers: [registry] });
+  const duration = new Histogram({
+    name: "rpc_server_duration_seconds",
+    help: "RPC handling time, by outcome code.",
+    labelNames,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const inFlightGauge = new Gauge({ name: "rpc_server_in_flight", help: "RPCs being handled now.", labelNames: ["rpc_service", "rpc_method"], registers: [registry] });
+  const httpLabels = ["method", "route", "status"] as const;
+  const httpRequests = new Counter({ name: "http_requests_total", help: "Requests handled, by route and HTTP status.", labelNames: httpLabels, registers: [registry] });
+  const httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "Request handling time, by route and HTTP status.",
+    labelNames: httpLabels,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const window = createTrafficWindow();
+  let inFlight = 0;
+
+  const interceptor: Interceptor = (next) => async (req) => {
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const started = now();
+    inFlight++;
+    inFlightGauge.inc({ rpc_service: service, rpc_method: method });
+    let done = false;
+    const observe = (err: unknown) => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      inFlightGauge.dec({ rpc_service: service, rpc_method: method });
+      const code = err === undefined ? undefined : ConnectError.from(err).code;
+      const seconds = (now() - started) / 1000;
+      const labels = { rpc_service: service, rpc_method: method, code: codeName(code) };
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+      const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(code === undefined ? 200 : httpStatusByCode[code] ?? 500) };
+      httpRequests.inc(http);
+      httpDuration.observe(http, seconds);
+      window.record(seconds * 1000, code !== undefined);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        observe(undefined);
+        return res;
+      }
+      const source = res.message;
+      async function* measured() {
+        let failure: unknown;
+        try {
+          yield* source;
+        } catch (err) {
+          failure = err;
+          throw err;
+        } finally {
+          observe(failure);
+        }
+      }
+      return { ...res, message: measured() } as StreamResponse<any, any>;
+    } catch (err) {
+      observe(err);
+      throw err;
+    }
+  };
+
+  return {
+    interceptor,
+    traffic: () => ({ ...window.snapshot(), inFlight }),
+  };
+}

@@ -1,0 +1,68 @@
+import type { Logger } from "../logging/create-logger.ts";
+
+export interface ShutdownStep {
+  /** For the log line. */
+  name: string;
+  run(): Promise<unknown> | unknown;
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** Run in order on the first signal; a failing step is logged and the next one still runs. */
+  steps: readonly ShutdownStep[];
+  /** @default ["SIGTERM", "SIGINT"] */
+  signals?: readonly NodeJS.Signals[];
+  /** The process to listen on and exit. @default globalThis.process */
+  target?: Pick<NodeJS.Process, "once" | "exit">;
+}
+
+export interface Shutdown {
+  /** Runs the steps once (later calls get the same promise) and then exits with code 0. */
+  trigger(reason: string): Promise<void>;
+}
+
+/**
+ * Graceful shutdown on SIGTERM/SIGINT: the steps report NOT_SERVING, stop accepting, drain in-flight calls
+ * and close pools, in the order the caller gives. A second signal exits at once with code 1.
+ */
+export function installShutdown(options: ShutdownOptions): Shutdown {
+  const { logger } = options;
+  const target = options.target ?? process;
+  let running: Promise<void> | undefined;
+
+  async function runSteps(reason: string): Promise<void> {
+    logger.info({ reason }, "shutting down");
+    for (const step of options.steps) {
+      try {
+        await step.run();
+        logger.debug({ step: step.name }, "shutdown step done");
+      } catch (err) {
+        logger.error({ err, step: step.name }, "shutdown step failed");
+      }
+    }
+    logger.info("stopped");
+    logger.flush?.();
+  }
+
+  const shutdown: Shutdown = {
+    trigger(reason) {
+      running ??= runSteps(reason).then(() => {
+        target.exit(0);
+      });
+      return running;
+    },
+  };
+  for (const signal of options.signals ?? ["SIGTERM", "SIGINT"]) {
+    const onSignal = () => {
+      if (running) return;
+      target.once(signal, () => {
+        logger.warn({ signal }, "second signal: exiting now");
+        logger.flush?.();
+        target.exit(1);
+      });
+      void shutdown.trigger(signal);
+    };
+    target.once(signal, onSignal);
+  }
+  return shutdown;
+}

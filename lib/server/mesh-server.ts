@@ -1,0 +1,188 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Registry } from "prom-client";
+import type { Logger } from "../logging/create-logger.ts";
+import { InfraError } from "../infra/infra-error.ts";
+
+export interface MeshServerOptions {
+  /** Registers the RPC services. */
+  routes: (router: ConnectRouter) => void;
+  /** Interceptors for every RPC, outermost first. */
+  interceptors?: Interceptor[];
+  /** Address to listen on. @default "127.0.0.1" */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  logger: Logger;
+  /** Served as Prometheus text at `GET /metrics` when given. */
+  metrics?: Registry;
+  /** Largest request message accepted, in bytes. @default 4 MiB */
+  readMaxBytes?: number;
+  /**
+   * Extra plain-HTTP handlers tried before the RPC router (dashboards, transcoding). Return true when the
+   * request was handled.
+   */
+  httpHandlers?: ReadonlyArray<(req: HttpRequest, res: HttpResponse) => boolean | Promise<boolean>>;
+}
+
+export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
+/** The response type connect-node handlers take: HTTP/1.1 or HTTP/2. */
+export type HttpResponse = Parameters<ReturnType<typeof connectNodeAdapter>>[1];
+
+export interface MeshServer {
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** The bound port (after listen). */
+  readonly port: number;
+  /** Base URL, such as http://127.0.0.1:4001. */
+  readonly url: string;
+  /** Calls being handled now. */
+  readonly inFlight: number;
+  /**
+   * Stops accepting connections, lets in-flight calls finish for up to `graceMs`, then closes whatever is
+   * left. Resolves with the number of calls that had to be cut off.
+   */
+  close(graceMs: number): Promise<number>;
+}
+
+const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+function isHttp2Preface(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, h2Preface.length);
+  return chunk.subarray(0, n).equals(h2Preface.subarray(0, n));
+}
+
+/**
+ * One port for Connect, gRPC and gRPC-Web over HTTP/2 cleartext (prior knowledge) and HTTP/1.1. Node's
+ * http2 server cannot downgrade cleartext connections itself, so the first bytes of each connection decide:
+ * the HTTP/2 preface goes to an http2 server, anything else to an http server, both with one handler.
+ */
+export function createMeshServer(options: MeshServerOptions): MeshServer {
+  const { logger } = options;
+  const host = options.host ?? "127.0.0.1";
+  const rpcHandler = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: options.interceptors ?? [],
+    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    fallback: notFound,
+  });
+  let inFlight = 0;
+  let closing = false;
+
+  async function handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    try {
+      if (options.metrics && req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+        sendText(res, 200, options.metrics.contentType, await options.metrics.metrics());
+        return;
+      }
+      for (const handler of options.httpHandlers ?? []) {
+        if (await handler(req, res)) return;
+      }
+      if (closing && "setHeader" in res && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      rpcHandler(req, res);
+    } catch (err) {
+      logger.error({ err }, "http handler failed");
+      if (!res.headersSent) {
+        sendText(res, 500, "application/json", JSON.stringify({ code: "internal", message: "internal error" }));
+      } else {
+        res.destroy();
+      }
+    }
+  }
+
+  const h2 = http2.createServer({}, (req, res) => void handle(req, res as HttpResponse));
+  const h1 = http.createServer((req, res) => void handle(req, res));
+  h1.keepAliveTimeout = 65_000;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const h1Sockets = new Set<Duplex>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (closing) session.close();
+  });
+  h2.on("sessionError", (err) => logger.debug({ err }, "http2 session error"));
+
+  const tcp = net.createServer((socket) => {
+    socket.on("error", (err) => logger.debug({ err }, "connection error"));
+    socket.once("data", (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      if (isHttp2Preface(chunk)) {
+        h2.emit("connection", socket);
+      } else {
+        h1Sockets.add(socket);
+        socket.once("close", () => h1Sockets.delete(socket));
+        h1.emit("connection", socket);
+        // The http parser reads with 'data' events; the http2 session reads the buffer itself.
+        socket.resume();
+      }
+    });
+  });
+
+  let port = 0;
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    listen() {
+      return new Promise<number>((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException) => {
+          if (err.code === "EADDRINUSE") {
+            reject(
+              new InfraError(
+                "PORT_IN_USE",
+                `port ${options.port} on ${host} is already in use`,
+                `stop the process that holds it (\`lsof -i :${options.port}\`) or choose another port with PORT=`,
+              ),
+            );
+          } else reject(err);
+        };
+        tcp.once("error", onError);
+        tcp.listen(options.port ?? 0, host, () => {
+          tcp.off("error", onError);
+          port = (tcp.address() as net.AddressInfo).port;
+          resolve(port);
+        });
+      });
+    },
+    async close(graceMs) {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        h1.closeIdleConnections();
+      }
+      const cut = inFlight;
+      for (const session of sessions) session.destroy();
+      for (const socket of h1Sockets) socket.destroy();
+      await stopped;
+      return cut;
+    },
+  };
+}
+
+function notFound(req: HttpRequest, res: HttpResponse): void {
+  sendText(res, 404, "application/json", JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${req.url}` }));
+}
+
+/** Writes a whole response; both HTTP versions' response objects share this shape at run time. */
+export function sendText(res: HttpResponse, status: number, contentType: string, body: string): void {
+  const out = res as http.ServerResponse;
+  out.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+  out.end(body);
+}

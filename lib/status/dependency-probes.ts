@@ -1,0 +1,65 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import type pg from "pg";
+import type { Redis } from "ioredis";
+import { ConnectionState, DependencyStatusSchema, type DependencyStatus } from "../../gen/mesh/health/v1/status_pb.ts";
+
+/** Measures one dependency for the status RPC. Never throws: a failure is reported in the result. */
+export type DependencyProbe = (signal: AbortSignal) => Promise<DependencyStatus>;
+
+function describeFailure(err: unknown): string {
+  const code = typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "";
+  return code ? `unreachable (${code})` : "unreachable";
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Pings PostgreSQL with `select 1` and reports the pool's counts. */
+export function createPostgresProbe(pool: pg.Pool, poolSize: number): DependencyProbe {
+  return async (signal) => {
+    const base = {
+      poolSize,
+      poolTotal: pool.totalCount,
+      poolIdle: pool.idleCount,
+      poolWaiting: pool.waitingCount,
+    };
+    const started = performance.now();
+    try {
+      await raceAbort(pool.query("select 1"), signal);
+      return create(DependencyStatusSchema, {
+        ...base,
+        state: ConnectionState.CONNECTED,
+        latency: durationFromMs(performance.now() - started),
+      });
+    } catch (err) {
+      return create(DependencyStatusSchema, { ...base, state: ConnectionState.DISCONNECTED, error: describeFailure(err) });
+    }
+  };
+}
+
+/** Pings Valkey/Redis and reads `used_memory` from INFO. */
+export function createRedisProbe(redis: Redis): DependencyProbe {
+  return async (signal) => {
+    const started = performance.now();
+    try {
+      await raceAbort(redis.ping(), signal);
+      const latency = durationFromMs(performance.now() - started);
+      const info = await raceAbort(redis.info("memory"), signal);
+      const used = /^used_memory:(\d+)/m.exec(info)?.[1];
+      return create(DependencyStatusSchema, {
+        state: ConnectionState.CONNECTED,
+        latency,
+        memoryUsedBytes: used === undefined ? 0n : BigInt(used),
+      });
+    } catch (err) {
+      return create(DependencyStatusSchema, { state: ConnectionState.DISCONNECTED, error: describeFailure(err) });
+    }
+  };
+}

@@ -1,0 +1,47 @@
+import { register as registerHooks, supportsSyncHooks } from "import-in-the-middle/register-hooks.mjs";
+import { z } from "zod";
+import { ConfigError, loadConfig, processConfigShape } from "../config/load-config.ts";
+import { startTelemetry, type Telemetry } from "./start-telemetry.ts";
+
+const telemetryConfigSchema = z.object({
+  INSTANCE_ID: processConfigShape.INSTANCE_ID,
+  MESH_VERSION: processConfigShape.MESH_VERSION,
+  OTEL_EXPORTER_OTLP_ENDPOINT: processConfigShape.OTEL_EXPORTER_OTLP_ENDPOINT,
+  OTEL_TRACES_SAMPLER_ARG: processConfigShape.OTEL_TRACES_SAMPLER_ARG,
+});
+
+/** Modules the instrumentations patch; only these go through the ESM hook. */
+const instrumented = ["http", "node:http", "https", "node:https", "pg", "pg-pool", "ioredis"];
+
+// The SDK is process-wide (it installs the global tracer provider), so its handle is too: the preload starts
+// it before main.ts is imported and main.ts flushes it at shutdown.
+let telemetry: Telemetry | undefined;
+
+/**
+ * Entry of a service's `--import` preload: installs the ESM hook for the instrumented modules (before any of
+ * them is imported) and starts the SDK. `main.ts` later calls `shutdownTelemetry()` to flush.
+ */
+export function bootstrapTelemetry(serviceName: string, env: Readonly<Record<string, string | undefined>>): void {
+  let config;
+  try {
+    config = loadConfig(telemetryConfigSchema, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // main.ts reports configuration errors with every variable; telemetry just stays off.
+    return;
+  }
+  if (supportsSyncHooks()) registerHooks({ include: instrumented });
+  telemetry = startTelemetry({
+    serviceName,
+    instanceId: config.INSTANCE_ID ?? serviceName,
+    version: config.MESH_VERSION,
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    ratio: config.OTEL_TRACES_SAMPLER_ARG,
+  });
+}
+
+/** Flushes and stops the SDK started by bootstrapTelemetry, if any. */
+export async function shutdownTelemetry(): Promise<void> {
+  await telemetry?.shutdown();
+  telemetry = undefined;
+}

@@ -1,0 +1,58 @@
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
+import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
+import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
+
+export interface TelemetryOptions {
+  /** service.name, such as "backend". */
+  serviceName: string;
+  /** service.instance.id, such as "backend-1". */
+  instanceId: string;
+  /** service.version. */
+  version: string;
+  /** OTLP/HTTP base URL, such as http://127.0.0.1:4318. Without it spans are made and propagated, not exported. */
+  endpoint?: string | undefined;
+  /** Share of new traces sampled; children follow their parent's decision. */
+  ratio: number;
+}
+
+export interface Telemetry {
+  /** Flushes pending spans and stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK: parent-based ratio sampling, OTLP/HTTP protobuf export, and the http, pg and
+ * ioredis instrumentations. HTTP/2 is not instrumented by Node's SDK, so RPC spans come from the Connect
+ * interceptors in tracing-interceptors.ts.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const spanProcessors =
+    options.endpoint === undefined
+      ? []
+      : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: new URL("/v1/traces", options.endpoint).toString() }) })];
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      [ATTR_SERVICE_VERSION]: options.version,
+      "service.instance.id": options.instanceId,
+    }),
+    autoDetectResources: false,
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.ratio) }),
+    spanProcessors,
+    instrumentations: [
+      new HttpInstrumentation({
+        // The mesh's own RPC spans come from interceptors; plain-HTTP spans add only noise for /metrics scrapes.
+        ignoreIncomingRequestHook: (req) => req.url === "/metrics",
+      }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      new IORedisInstrumentation({}),
+    ],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+} from "@opentelemetry/api";
+import { withRequestId } from "./request-context.ts";
+
+const headerGetter: TextMapGetter<Headers> = {
+  keys: (carrier) => [...carrier.keys()],
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+};
+
+const headerSetter: TextMapSetter<Headers> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
+const tracerName = "connect-mesh";
+
+function rpcAttributes(service: string, method: string, contentType: string | null) {
+  return {
+    "rpc.system": contentType?.startsWith("application/grpc") ? "grpc" : "connect_rpc",
+    "rpc.service": service,
+    "rpc.method": method,
+  };
+}
+
+function endSpan(span: Span, err: unknown): void {
+  if (err === undefined) {
+    span.setAttribute("rpc.connect_rpc.error_code", "ok");
+    span.setStatus({ code: SpanStatusCode.UNSET });
+  } else {
+    const connectErr = ConnectError.from(err);
+    span.setAttribute("rpc.connect_rpc.error_code", Code[connectErr.code] ?? "unknown");
+    span.setAttribute("rpc.grpc.status_code", connectErr.code);
+    span.recordException(connectErr);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: connectErr.rawMessage });
+  }
+  span.end();
+}
+
+/** Wraps a streamed response so the span ends when the stream does. */
+async function* traceStream<T>(span: Span, stream: AsyncIterable<T>): AsyncIterable<T> {
+  let failure: unknown;
+  try {
+    yield* stream;
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    endSpan(span, failure);
+  }
+}
+
+function finish(
+  span: Span,
+  res: UnaryResponse<any, any> | StreamResponse<any, any>,
+): UnaryResponse<any, any> | StreamResponse<any, any> {
+  if (!res.stream) {
+    endSpan(span, undefined);
+    return res;
+  }
+  return { ...res, message: traceStream(span, res.message) } as StreamResponse<any, any>;
+}
+
+/**
+ * Server spans for every RPC, continuing the caller's W3C trace context (`traceparent`), because Node's
+ * SDK does not instrument HTTP/2. Also takes the request id from `x-request-id` (or makes one), echoes it in
+ * the response header, and makes it active for logs.
+ */
+export function createServerTracingInterceptor(): Interceptor {
+  const tracer = trace.getTracer(tracerName);
+  return (next) => async (req) => {
+    const parent = propagation.extract(context.active(), req.header, headerGetter);
+    const requestId = req.header.get("x-request-id") || randomUUID();
+    const span = tracer.startSpan(
+      `${req.service.typeName}/${req.method.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { ...rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type")), "mesh.request_id": requestId },
+      },
+      parent,
+    );
+    return withRequestId(requestId, () =>
+      context.with(trace.setSpan(parent, span), async () => {
+        try {
+          const res = await next(req);
+          res.header.set("x-request-id", requestId);
+          return finish(span, res);
+        } catch (err) {
+          endSpan(span, err);
+          if (err instanceof ConnectError) err.metadata.set("x-request-id", requestId);
+          throw err;
+        }
+      }),
+    );
+  };
+}
+
+/** Client spans for outgoing RPCs, injecting W3C trace context and the active request id. */
+export function createClientTracingInterceptor(): Interceptor {
+  const tracer = trace.getTracer(tracerName);
+  return (next) => async (req) => {
+    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, {
+      kind: SpanKind.CLIENT,
+      attributes: rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type")),
+    });
+    const ctx = trace.setSpan(context.active(), span);
+    propagation.inject(ctx, req.header, headerSetter);
+    return context.with(ctx, async () => {
+      try {
+        return finish(span, await next(req));
+      } catch (err) {
+        endSpan(span, err);
+        throw err;
+      }
+    });
+  };
+}
