@@ -58,7 +58,7 @@ export const env = {
       .default(fallback),
   url: (protocols: readonly string[]) =>
     z
-      .string()
+      .string({ error: `is required: expected a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}` })
       .refine(
         (value) => {
           try {

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMillis } from "../proto/duration-from-millis.ts";
 import type pg from "pg";
 import type { Redis } from "ioredis";
 import { ConnectionState, DependencyStatusSchema, type DependencyStatus } from "../../gen/mesh/health/v1/status_pb.ts";
@@ -36,7 +36,7 @@ export function createPostgresProbe(pool: pg.Pool, poolSize: number): Dependency
       return create(DependencyStatusSchema, {
         ...base,
         state: ConnectionState.CONNECTED,
-        latency: durationFromMs(performance.now() - started),
+        latency: durationFromMillis(performance.now() - started),
       });
     } catch (err) {
       return create(DependencyStatusSchema, { ...base, state: ConnectionState.DISCONNECTED, error: describeFailure(err) });
@@ -50,7 +50,7 @@ export function createRedisProbe(redis: Redis): DependencyProbe {
     const started = performance.now();
     try {
       await raceAbort(redis.ping(), signal);
-      const latency = durationFromMs(performance.now() - started);
+      const latency = durationFromMillis(performance.now() - started);
       const info = await raceAbort(redis.info("memory"), signal);
       const used = /^used_memory:(\d+)/m.exec(info)?.[1];
       return create(DependencyStatusSchema, {

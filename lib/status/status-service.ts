@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs, timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { durationFromMillis } from "../proto/duration-from-millis.ts";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Fault } from "../../gen/mesh/chaos/v1/fault_pb.ts";
 import {
@@ -30,6 +31,8 @@ export interface StatusDeps {
   activeFaults?: () => Fault[];
   /** True once shutdown began. */
   draining?: () => boolean;
+  /** Aborts when the server shuts down: WatchStatus streams end then. */
+  stop?: AbortSignal;
   /** Upper bound for each probe. @default 2000 */
   probeTimeoutMs?: number;
 }
@@ -54,14 +57,14 @@ export async function readStatus(deps: StatusDeps, signal: AbortSignal): Promise
     service: deps.service,
     instanceId: deps.instanceId,
     version: deps.version,
-    uptime: durationFromMs(Date.now() - deps.startTime),
+    uptime: durationFromMillis(Date.now() - deps.startTime),
     startTime: timestampFromMs(deps.startTime),
     database: database ?? create(DependencyStatusSchema),
     cache: cache ?? create(DependencyStatusSchema),
     traffic: create(TrafficStatsSchema, {
       requestsPerMinute: traffic.requestsPerMinute,
       errorRate: traffic.errorRate,
-      averageResponseTime: durationFromMs(traffic.averageResponseMs),
+      averageResponseTime: durationFromMillis(traffic.averageResponseMs),
       requestsTotal: BigInt(traffic.requestsTotal),
       inFlight: BigInt(traffic.inFlight),
     }),
@@ -87,11 +90,12 @@ export function createStatusService(deps: StatusDeps): ServiceImpl<typeof Status
       if (!Number.isFinite(intervalMs) || intervalMs < minIntervalMs || intervalMs > maxIntervalMs) {
         throw invalidArgument("interval", "must be between 1s and 3600s");
       }
-      while (!ctx.signal.aborted) {
-        yield { status: await readStatus(deps, ctx.signal) };
+      const signal = deps.stop ? AbortSignal.any([ctx.signal, deps.stop]) : ctx.signal;
+      while (!signal.aborted) {
+        yield { status: await readStatus(deps, signal) };
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, intervalMs);
-          ctx.signal.addEventListener("abort", () => {
+          signal.addEventListener("abort", () => {
             clearTimeout(timer);
             resolve();
           }, { once: true });

@@ -1,6 +1,6 @@
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
@@ -31,9 +31,10 @@ export interface Telemetry {
  * interceptors in tracing-interceptors.ts.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
+  // An empty list would make the SDK pick exporters from OTEL_* variables (OTLP to localhost by default).
   const spanProcessors =
     options.endpoint === undefined
-      ? []
+      ? [new NoopSpanProcessor()]
       : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: new URL("/v1/traces", options.endpoint).toString() }) })];
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -44,6 +45,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     autoDetectResources: false,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.ratio) }),
     spanProcessors,
+    // Metrics come from prom-client and logs from pino; without these the SDK adds OTLP exporters for both.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         // The mesh's own RPC spans come from interceptors; plain-HTTP spans add only noise for /metrics scrapes.

@@ -1,0 +1,62 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code as RpcCode } from "../../../../gen/google/rpc/code_pb.ts";
+import type { FaultRegistry } from "./fault-registry.ts";
+
+export interface FaultInterceptorOptions {
+  /** A number in [0, 1). @default Math.random */
+  random?: () => number;
+  /** How long a hang lasts when the call has no deadline. @default 5 minutes */
+  maxHangMs?: number;
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Carries out the call-level faults (hang, latency, error rate) of the registry on every RPC they apply to,
+ * before the handler runs. A fault with rate 0 affects every call; otherwise each call is drawn separately.
+ */
+export function createFaultInterceptor(faults: FaultRegistry, options: FaultInterceptorOptions = {}): Interceptor {
+  const random = options.random ?? Math.random;
+  const maxHangMs = options.maxHangMs ?? 300_000;
+  const hits = (rate: number) => rate === 0 || random() < rate;
+  return (next) => async (req) => {
+    const active = faults.matching(`${req.service.typeName}/${req.method.name}`);
+    for (const fault of active) {
+      const spec = fault.spec;
+      if (spec.case === "hang" && hits(spec.value.rate)) {
+        await sleep(maxHangMs, req.signal);
+        throw new ConnectError("the call hung (fault injected)", Code.DeadlineExceeded);
+      }
+    }
+    for (const fault of active) {
+      const spec = fault.spec;
+      if (spec.case === "latency" && hits(spec.value.rate)) {
+        const delay = durationMs(spec.value.delay!) + (spec.value.jitter ? random() * durationMs(spec.value.jitter) : 0);
+        await sleep(delay, req.signal);
+      }
+    }
+    for (const fault of active) {
+      const spec = fault.spec;
+      if (spec.case === "errorRate" && random() < spec.value.rate) {
+        const code = spec.value.code === RpcCode.OK ? Code.Unavailable : (spec.value.code as number as Code);
+        throw new ConnectError(`simulated failure (fault ${fault.id})`, code);
+      }
+    }
+    return next(req);
+  };
+}
