@@ -63,6 +63,8 @@ export interface HealthMonitor {
   close(): void;
 }
 
+const abortedMark = Symbol("aborted");
+
 interface RoundResult {
   name: string;
   state: DependencyState;
@@ -111,7 +113,13 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     current = next;
     for (const [service, status] of next) {
       if (previous.get(service) === status) continue;
-      for (const listener of listeners) listener(service, status);
+      for (const listener of listeners) {
+        try {
+          listener(service, status);
+        } catch (error) {
+          logger?.warn({ service, status, err: error }, "health listener threw");
+        }
+      }
     }
     for (const wake of wakers) wake();
   }
@@ -122,15 +130,15 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     closing.signal.addEventListener("abort", abortOnClose);
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeout} ms`)), timeout);
     // Settles the race even when a check ignores its signal.
-    const aborted = new Promise<"aborted">((resolve) => {
-      controller.signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    const aborted = new Promise<typeof abortedMark>((resolve) => {
+      controller.signal.addEventListener("abort", () => resolve(abortedMark), { once: true });
     });
     const started = Date.now();
     try {
       // Called synchronously; the async wrapper turns a synchronous throw into a rejection.
       const attempt = (async () => check(controller.signal))();
       const outcome = await Promise.race([attempt, aborted]);
-      if (outcome === "aborted") throw controller.signal.reason;
+      if (outcome === abortedMark) throw controller.signal.reason;
       return { name, state: { state: "up", latencyMs: Date.now() - started } };
     } catch (thrown) {
       const failure: unknown = controller.signal.aborted ? controller.signal.reason : thrown;

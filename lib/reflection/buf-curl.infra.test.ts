@@ -19,9 +19,11 @@ interface CurlResult {
   stderr: string;
 }
 
-function curl(args: string[]): Promise<CurlResult> {
+/** `timeout` is buf's own deadline for the call, in seconds. */
+function curl(args: string[], timeout = 20): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
-    execFile(buf, ["curl", "--timeout", "20s", ...args], { timeout: 25_000 }, (error, stdout, stderr) => {
+    const options = { timeout: (timeout + 5) * 1000 };
+    execFile(buf, ["curl", "--timeout", `${timeout}s`, ...args], options, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== "number") {
         reject(error);
         return;
@@ -33,17 +35,37 @@ function curl(args: string[]): Promise<CurlResult> {
 
 let server: http2.Http2Server;
 let monitor: HealthMonitor;
+/** Resolves when the server's Watch implementation has finished. */
+let watchEnded = signalled();
+
+function signalled(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
 let baseUrl: string;
 const sessions = new Set<http2.ServerHttp2Session>();
 
 beforeAll(async () => {
   monitor = createHealthMonitor({ checks: { always: async () => {} } });
   await monitor.checkNow();
+  const watched: HealthMonitor = {
+    ...monitor,
+    async *watch(service, signal) {
+      try {
+        yield* monitor.watch(service, signal);
+      } finally {
+        watchEnded.resolve();
+      }
+    },
+  };
   server = http2.createServer(
     connectNodeAdapter({
       routes(router) {
         router.service(DataService, {});
-        registerHealth(router, monitor);
+        registerHealth(router, watched);
         registerReflection(router);
       },
     }),
@@ -132,6 +154,19 @@ describe("buf curl against a real HTTP/2 server", () => {
     ]);
     expect(result.exitCode).toBe(5 << 3);
     expect(result.stderr).toContain("not_found");
+  });
+
+  it("streams Health/Watch until the client gives up, then the server ends the stream", async () => {
+    watchEnded = signalled();
+    const result = await curl(
+      ["--protocol", "grpc", "--http2-prior-knowledge", `${baseUrl}/grpc.health.v1.Health/Watch`],
+      1,
+    );
+    expect(JSON.parse(result.stdout)).toEqual({ status: "SERVING" });
+    // buf's deadline is also sent as grpc-timeout: whichever side reaches it first ends the call, the
+    // client with DEADLINE_EXCEEDED, or the server, whose Watch then ends cleanly with OK.
+    expect([0, 4 << 3]).toContain(result.exitCode);
+    await watchEnded.promise;
   });
 
   it("reports a symbol reflection does not know", async () => {

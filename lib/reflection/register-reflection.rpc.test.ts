@@ -62,6 +62,34 @@ function fileNames(answer: v1.ServerReflectionResponse | undefined): string[] {
   );
 }
 
+describe("registerReflection with extraServices", () => {
+  it("describes services served elsewhere, such as a proxy's upstreams", async () => {
+    const proxy = createRouterTransport((router) => {
+      router.service(Health, {});
+      registerReflection(router, { extraServices: [DataService] });
+    });
+    const answers = await collect(
+      createClient(v1.ServerReflection, proxy).serverReflectionInfo(
+        stream<Question>([
+          { messageRequest: { case: "listServices", value: "" } },
+          { messageRequest: { case: "fileContainingSymbol", value: "mesh.data.v1.DataService.GetItem" } },
+        ]),
+      ),
+    );
+    expect(answers[0]?.messageResponse).toMatchObject({
+      value: {
+        service: [
+          { name: "grpc.health.v1.Health" },
+          { name: "grpc.reflection.v1.ServerReflection" },
+          { name: "grpc.reflection.v1alpha.ServerReflection" },
+          { name: "mesh.data.v1.DataService" },
+        ],
+      },
+    });
+    expect(fileNames(answers[1])[0]).toBe("mesh/data/v1/data.proto");
+  });
+});
+
 describe.each([
   ["v1", askV1],
   ["v1alpha", askV1alpha],

@@ -7,6 +7,14 @@ import { answerReflectionRequest } from "./answer-reflection-request.ts";
 import { createReflectionIndex } from "./reflection-index.ts";
 import type { ReflectionIndex } from "./reflection-index.ts";
 
+export interface ReflectionOptions {
+  /**
+   * Services to describe besides those on the router, such as the upstream services a proxy
+   * forwards to. Default none.
+   */
+  extraServices?: readonly DescService[];
+}
+
 /**
  * Adds gRPC server reflection (grpc.reflection.v1 and v1alpha) to a router, so that grpcurl,
  * `buf curl` and Postman can list and call its services without the .proto files.
@@ -15,8 +23,8 @@ import type { ReflectionIndex } from "./reflection-index.ts";
  * `router.handlers` when a reflection stream starts, so services registered after this call are
  * described too; calling it last is still the clearest order.
  */
-export function registerReflection(router: ConnectRouter): void {
-  const currentIndex = createIndexCache(router);
+export function registerReflection(router: ConnectRouter, options: ReflectionOptions = {}): void {
+  const currentIndex = createIndexCache(router, options.extraServices ?? []);
   router.service(v1.ServerReflection, {
     async *serverReflectionInfo(requests) {
       const index = currentIndex();
@@ -37,12 +45,13 @@ export function registerReflection(router: ConnectRouter): void {
 }
 
 /** Rebuilds the index only when handlers were added since the last stream. */
-function createIndexCache(router: ConnectRouter): () => ReflectionIndex {
+function createIndexCache(router: ConnectRouter, extraServices: readonly DescService[]): () => ReflectionIndex {
   let cached: { handlerCount: number; index: ReflectionIndex } | undefined;
   return () => {
     const handlerCount = router.handlers.length;
     if (cached?.handlerCount !== handlerCount) {
       const services = new Map<string, DescService>();
+      for (const service of extraServices) services.set(service.typeName, service);
       for (const handler of router.handlers) services.set(handler.service.typeName, handler.service);
       cached = { handlerCount, index: createReflectionIndex(services.values()) };
     }

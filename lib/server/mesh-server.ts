@@ -2,11 +2,12 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { Logger } from "../logging/create-logger.ts";
 import { InfraError } from "../infra/infra-error.ts";
+import { writeRpcError } from "./rpc-error-response.ts";
 
 export interface MeshServerOptions {
   /** Registers the RPC services. */
@@ -176,8 +177,14 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
   };
 }
 
+/** Unknown RPCs get UNIMPLEMENTED in the caller's protocol; other paths a plain 404. */
 function notFound(req: HttpRequest, res: HttpResponse): void {
-  sendText(res, 404, "application/json", JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${req.url}` }));
+  const path = (req.url ?? "").split("?")[0]!;
+  if (/^\/[\w.]+\/\w+$/.test(path)) {
+    writeRpcError(req, res, Code.Unimplemented, `${path.slice(1)} is not served here`);
+    return;
+  }
+  sendText(res, 404, "application/json", JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${path}` }));
 }
 
 /** Writes a whole response; both HTTP versions' response objects share this shape at run time. */

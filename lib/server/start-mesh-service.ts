@@ -1,3 +1,4 @@
+import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { Registry } from "prom-client";
 import { StatusService } from "../../gen/mesh/health/v1/status_pb.ts";
@@ -30,6 +31,8 @@ export interface MeshServiceOptions {
   /** Interceptors that run inside tracing, metrics and error mapping (e.g. fault injection). */
   interceptors?: Interceptor[];
   httpHandlers?: MeshServerOptions["httpHandlers"];
+  /** Services described by reflection besides those on the router (a proxy's upstream services). */
+  reflectServices?: readonly DescService[];
   /** Process start in epoch ms. @default now */
   startTime?: number;
 }
@@ -85,7 +88,7 @@ export async function startMeshService(options: MeshServiceOptions): Promise<Mes
       options.routes(router);
       router.service(StatusService, statusService);
       registerHealth(router, health);
-      registerReflection(router);
+      registerReflection(router, { extraServices: options.reflectServices ?? [] });
     },
   });
   await health.checkNow();

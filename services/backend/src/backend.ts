@@ -21,6 +21,7 @@ export const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.
 
 export interface Backend {
   readonly service: MeshService;
+  readonly url: string;
   readonly faults: FaultRegistry;
   /** NOT_SERVING, drain within `graceMs`, then close the pools. */
   stop(graceMs: number): Promise<void>;
@@ -139,6 +140,9 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
 
   return {
     service,
+    get url() {
+      return service.server.url;
+    },
     faults,
     async stop(graceMs) {
       await service.drain(graceMs);

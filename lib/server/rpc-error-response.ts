@@ -1,0 +1,54 @@
+import { Code } from "@connectrpc/connect";
+import type { HttpRequest, HttpResponse } from "./mesh-server.ts";
+
+/** Connect's HTTP status for each code (https://connectrpc.com/docs/protocol#error-codes). */
+const connectHttpStatus: Partial<Record<Code, number>> = {
+  [Code.Canceled]: 499,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.ResourceExhausted]: 429,
+  [Code.Unimplemented]: 501,
+  [Code.Unavailable]: 503,
+  [Code.Internal]: 500,
+};
+
+function codeName(code: Code): string {
+  return Code[code]!.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
+}
+
+/**
+ * Answers an RPC with an error in the caller's own protocol, for failures of the gateway itself (no upstream
+ * reachable): trailers-only for gRPC and gRPC-Web, an end-stream message for Connect streaming, and a JSON
+ * error with the mapped HTTP status for Connect unary.
+ */
+export function writeRpcError(req: HttpRequest, res: HttpResponse, code: Code, message: string): void {
+  const out = res as import("node:http").ServerResponse;
+  if (out.headersSent) {
+    out.destroy();
+    return;
+  }
+  const contentType = String(req.headers["content-type"] ?? "");
+  if (contentType.startsWith("application/grpc")) {
+    out.writeHead(200, {
+      "content-type": contentType,
+      "grpc-status": String(code),
+      "grpc-message": encodeURIComponent(message),
+    });
+    out.end();
+    return;
+  }
+  const error = { code: codeName(code), message };
+  if (contentType.startsWith("application/connect+")) {
+    const body = Buffer.from(JSON.stringify({ error }));
+    const frame = Buffer.alloc(5);
+    frame.writeUInt8(0b10, 0);
+    frame.writeUInt32BE(body.length, 1);
+    out.writeHead(200, { "content-type": contentType });
+    out.end(Buffer.concat([frame, body]));
+    return;
+  }
+  const json = JSON.stringify(error);
+  out.writeHead(connectHttpStatus[code] ?? 500, { "content-type": "application/json" });
+  out.end(json);
+}

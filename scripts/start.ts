@@ -1,0 +1,162 @@
+// `npm start`: the whole mesh on this machine. Private PostgreSQL and Valkey/Redis (data under .mesh/),
+// the control plane, backend-1 and backend-2, and the gateway on port 8080. Ctrl-C stops everything.
+import { resolve } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { ConfigError } from "../lib/config/load-config.ts";
+import { isPortFree } from "../lib/infra/free-port.ts";
+import { InfraError } from "../lib/infra/infra-error.ts";
+import { startLocalInfra, type LocalInfra } from "../lib/infra/local-infra.ts";
+import { formatLogLine } from "../lib/process/format-log-line.ts";
+import { createSupervisor } from "../lib/process/supervisor.ts";
+import { readStartConfig, type StartConfig } from "./start-config.ts";
+
+const root = resolve(import.meta.dirname, "..");
+
+function fail(message: string): never {
+  console.error(`\nnpm start: ${message}`);
+  process.exit(1);
+}
+
+let config: StartConfig;
+try {
+  config = readStartConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+
+const backendPorts = Array.from({ length: config.MESH_BACKENDS }, (_, i) => config.MESH_BACKEND_PORT + i);
+const wanted: Array<[string, number]> = [
+  ["gateway (MESH_GATEWAY_PORT)", config.MESH_GATEWAY_PORT],
+  ["control plane (MESH_CONTROL_PORT)", config.MESH_CONTROL_PORT],
+  ...backendPorts.map((port, i): [string, number] => [`backend-${i + 1} (MESH_BACKEND_PORT)`, port]),
+];
+for (const [what, port] of wanted) {
+  if (!(await isPortFree(port))) {
+    fail(`port ${port} for the ${what} is already in use.\n  fix: stop what holds it (\`lsof -i :${port}\`), or choose another port, e.g. ${what.match(/\((\w+)\)/)?.[1]}=${port + 100} npm start`);
+  }
+}
+
+const print = (name: string, line: string) => console.log(formatLogLine(name, line));
+const infraLogger = {
+  info: (details: object, msg: string) => print("infra", JSON.stringify({ level: "info", time: new Date().toISOString(), msg, ...details })),
+  warn: (details: object, msg: string) => print("infra", JSON.stringify({ level: "warn", time: new Date().toISOString(), msg, ...details })),
+};
+
+let infra: LocalInfra;
+try {
+  infra = await startLocalInfra({
+    dataDir: resolve(root, config.MESH_DATA_DIR),
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    allowPglite: true,
+    logger: infraLogger,
+  });
+} catch (err) {
+  if (err instanceof InfraError) fail(err.describe());
+  throw err;
+}
+
+const supervisor = createSupervisor({
+  searchPath: config.PATH,
+  onLine: print,
+  onEvent: (name, event) => print(name, JSON.stringify({ level: "warn", time: new Date().toISOString(), msg: event })),
+});
+
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log("\nstopping the mesh…");
+    await supervisor.stopAll();
+    await infra.stop();
+    console.log("stopped.");
+  }
+  process.exit(code);
+}
+process.once("SIGINT", () => void stopAll(0));
+process.once("SIGTERM", () => void stopAll(0));
+
+const shared: NodeJS.ProcessEnv = {
+  ...process.env,
+  LOG_LEVEL: config.LOG_LEVEL,
+  ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+};
+const node = (service: string) => [
+  "--import",
+  resolve(root, `services/${service}/src/telemetry.ts`),
+  resolve(root, `services/${service}/src/main.ts`),
+];
+
+/** Waits until grpc.health.v1 answers SERVING, or gives up after `timeoutMs`. */
+async function waitServing(name: string, baseUrl: string, timeoutMs = 30_000): Promise<void> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl }));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await health.check({ service: "" }, { timeoutMs: 1000 });
+      if (res.status === HealthCheckResponse_ServingStatus.SERVING) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  console.error(`\nnpm start: ${name} did not become healthy at ${baseUrl} within ${timeoutMs / 1000} s; see its log lines above.`);
+  await stopAll(1);
+}
+
+const controlUrl = `http://127.0.0.1:${config.MESH_CONTROL_PORT}`;
+supervisor.start({ name: "control", command: process.execPath, args: node("control"), env: { ...shared, PORT: String(config.MESH_CONTROL_PORT), INSTANCE_ID: "control-1" } });
+await waitServing("control", controlUrl);
+
+const pglite = infra.postgres?.kind === "pglite";
+const demoErrorRates = [0.15, 0.2];
+const backendUrls: string[] = [];
+// One at a time: the first applies the migrations (PGlite's single session cannot serialise two migrators).
+for (const [i, port] of backendPorts.entries()) {
+  const name = `backend-${i + 1}`;
+  const url = `http://127.0.0.1:${port}`;
+  supervisor.start({
+    name,
+    command: process.execPath,
+    args: node("backend"),
+    env: {
+      ...shared,
+      PORT: String(port),
+      INSTANCE_ID: name,
+      DATABASE_URL: infra.databaseUrl,
+      REDIS_URL: infra.redisUrl,
+      CONTROL_URL: controlUrl,
+      ...(pglite ? { DB_POOL_MAX: "2" } : {}),
+      ...(config.MESH_DEMO ? { ERROR_RATE: String(demoErrorRates[i] ?? 0.2) } : {}),
+    },
+  });
+  await waitServing(name, url);
+  backendUrls.push(url);
+}
+
+const gatewayUrl = `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`;
+supervisor.start({
+  name: "gateway",
+  command: process.execPath,
+  args: node("gateway"),
+  env: { ...shared, PORT: String(config.MESH_GATEWAY_PORT), INSTANCE_ID: "gateway-1", UPSTREAMS: backendUrls.join(","), CONTROL_URL: controlUrl },
+});
+await waitServing("gateway", gatewayUrl);
+
+console.log(`
+connect-mesh is up${pglite ? " (on embedded PGlite: single session, slower; install PostgreSQL for the real thing)" : ""}.
+
+  gateway        ${gatewayUrl}   Connect, gRPC, gRPC-Web (HTTP/1.1 and HTTP/2); metrics at ${gatewayUrl}/metrics
+  control plane  ${controlUrl}
+${backendUrls.map((u, i) => `  backend-${i + 1}      ${u}`).join("\n")}
+  PostgreSQL     ${infra.databaseUrl.replace(/\/\/[^@]*@/, "//")}
+  Valkey/Redis   ${infra.redisUrl}
+
+Try:
+  curl -s -H 'content-type: application/json' -d '{}' ${gatewayUrl}/mesh.health.v1.StatusService/GetStatus
+  npx buf curl --protocol grpc --http2-prior-knowledge --list-services ${gatewayUrl}
+  npm run example -- ${gatewayUrl} ${backendUrls.join(" ")}
+
+Ctrl-C stops everything.
+`);
