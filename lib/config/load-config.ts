@@ -89,6 +89,8 @@ export const processConfigShape = {
   INSTANCE_ID: env.name().optional(),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: env.port(0),
+  /** The base URL other processes reach this one at, when it differs from the listening address. */
+  ADVERTISE_URL: env.url(["http", "https"]).optional(),
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0, 300_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.url(["http", "https"]).optional(),

@@ -10,6 +10,7 @@ import { createRpcMetrics, type RpcMetrics } from "../metrics/rpc-metrics.ts";
 import { registerReflection } from "../reflection/register-reflection.ts";
 import { createStatusService, type StatusDeps } from "../status/status-service.ts";
 import { createServerTracingInterceptor } from "../telemetry/tracing-interceptors.ts";
+import { startRegistration } from "../registry/start-registration.ts";
 import { createMeshServer, type MeshServer, type MeshServerOptions } from "./mesh-server.ts";
 
 export interface MeshServiceOptions {
@@ -33,6 +34,11 @@ export interface MeshServiceOptions {
   httpHandlers?: MeshServerOptions["httpHandlers"];
   /** Services described by reflection besides those on the router (a proxy's upstream services). */
   reflectServices?: readonly DescService[];
+  /**
+   * Registers the instance with the control plane at this URL after it listens, and deregisters it first
+   * thing on drain. `advertiseUrl` is the address others reach it at. @default the listening URL
+   */
+  registration?: { controlUrl: string; advertiseUrl?: string | undefined; metadata?: Record<string, string> };
   /** Process start in epoch ms. @default now */
   startTime?: number;
 }
@@ -72,6 +78,7 @@ export async function startMeshService(options: MeshServiceOptions): Promise<Mes
     stop: stop.signal,
     ...options.status,
   });
+  const rpcServices: string[] = [];
   const server = createMeshServer({
     host: options.host,
     port: options.port,
@@ -86,6 +93,9 @@ export async function startMeshService(options: MeshServiceOptions): Promise<Mes
     httpHandlers: options.httpHandlers,
     routes(router) {
       options.routes(router);
+      for (const handler of router.handlers) {
+        if (!rpcServices.includes(handler.service.typeName)) rpcServices.push(handler.service.typeName);
+      }
       router.service(StatusService, statusService);
       registerHealth(router, health);
       registerReflection(router, { extraServices: options.reflectServices ?? [] });
@@ -93,12 +103,29 @@ export async function startMeshService(options: MeshServiceOptions): Promise<Mes
   });
   await health.checkNow();
   await server.listen();
+  const registration =
+    options.registration === undefined
+      ? undefined
+      : startRegistration({
+          controlUrl: options.registration.controlUrl,
+          instance: {
+            id: options.instanceId,
+            service: options.service,
+            address: options.registration.advertiseUrl ?? server.url,
+            version: options.version,
+            rpcServices,
+            metadata: options.registration.metadata ?? {},
+          },
+          logger: options.logger,
+        });
   return {
     server,
     health,
     metrics,
     registry,
     async drain(graceMs) {
+      // Out of the registry first, so gateways stop picking this instance before it reports NOT_SERVING.
+      await registration?.stop();
       draining = true;
       health.setDraining();
       stop.abort();

@@ -5,6 +5,11 @@ import { env, loadConfig, processConfigShape } from "../../../lib/config/load-co
 const controlConfigSchema = z.object({
   ...processConfigShape,
   PORT: env.port(8090),
+  /** How often control health-checks each registered instance. */
+  HEALTH_PROBE_INTERVAL_MS: env.int(2000, 100, 600_000),
+  /** Successes in a row that bring an instance back, and failures in a row that take it out. */
+  HEALTHY_THRESHOLD: env.int(2, 1, 100),
+  UNHEALTHY_THRESHOLD: env.int(3, 1, 100),
 });
 
 export type ControlConfig = z.infer<typeof controlConfigSchema> & { INSTANCE_ID: string };
