@@ -106,7 +106,12 @@ async function waitServing(name: string, baseUrl: string, timeoutMs = 30_000): P
 }
 
 const controlUrl = `http://127.0.0.1:${config.MESH_CONTROL_PORT}`;
-supervisor.start({ name: "control", command: process.execPath, args: node("control"), env: { ...shared, PORT: String(config.MESH_CONTROL_PORT), INSTANCE_ID: "control-1" } });
+supervisor.start({
+  name: "control",
+  command: process.execPath,
+  args: node("control"),
+  env: { ...shared, PORT: String(config.MESH_CONTROL_PORT), INSTANCE_ID: "control-1", DATABASE_URL: infra.databaseUrl },
+});
 await waitServing("control", controlUrl);
 
 const pglite = infra.postgres?.kind === "pglite";

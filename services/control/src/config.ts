@@ -5,6 +5,8 @@ import { env, loadConfig, processConfigShape } from "../../../lib/config/load-co
 const controlConfigSchema = z.object({
   ...processConfigShape,
   PORT: env.port(8090),
+  /** Policies and the mesh event log live here, in the `control` schema. */
+  DATABASE_URL: env.url(["postgres", "postgresql"]),
   /** How often control health-checks each registered instance. */
   HEALTH_PROBE_INTERVAL_MS: env.int(2000, 100, 600_000),
   /** Successes in a row that bring an instance back, and failures in a row that take it out. */

@@ -1,10 +1,27 @@
+import { fileURLToPath } from "node:url";
+import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
+import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../../../gen/mesh/control/v1/registry_pb.ts";
+import { createPool } from "../../../lib/db/create-pool.ts";
+import { migrate } from "../../../lib/db/migrate.ts";
+import { pgCheck } from "../../../lib/health/pg-check.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
+import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
 import type { ControlConfig } from "./config.ts";
+import { createEventLog } from "./events/event-log.ts";
+import { createEventService } from "./events/event-service.ts";
+import { recordRegistryEvents } from "./events/record-registry-events.ts";
+import { createPolicyService } from "./policy/policy-service.ts";
+import { createPolicyStore } from "./policy/policy-store.ts";
 import { startInstanceProber } from "./registry/instance-prober.ts";
 import { createRegistryService } from "./registry/registry-service.ts";
 import { createRegistryState } from "./registry/registry-state.ts";
+
+export const controlMigrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** Control's tables live in their own schema, beside the backends' tables in the same database. */
+export const controlSchema = "control";
 
 export interface Control {
   readonly service: MeshService;
@@ -13,24 +30,35 @@ export interface Control {
 }
 
 /**
- * Wires the control plane: the registry (leases, health probing, watch streams). Policies, breakers, chaos,
- * load tests, scaling and the overview (the rest of mesh.control.v1) answer UNIMPLEMENTED until they are built.
+ * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
+ * log in PostgreSQL. Breakers, chaos, load tests, scaling and the overview (the rest of mesh.control.v1)
+ * answer UNIMPLEMENTED until they are built.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
+  const { logger } = deps;
   const now = deps.now ?? Date.now;
-  const stop = new AbortController();
-  const registry = createRegistryState();
-  registry.subscribe((change) => {
-    const event = change.event;
-    if (event.case === "instanceRemoved") deps.logger.info({ instance_id: event.value, revision: change.revision }, "instance removed");
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    applicationName: config.INSTANCE_ID,
+    schema: controlSchema,
+    max: 5,
+    onError: (err) => logger.warn({ err }, "idle PostgreSQL connection failed"),
   });
+  await migrate(pool, { dir: controlMigrationsDir, schema: controlSchema, logger });
+  const events = createEventLog(pool);
+  const policies = createPolicyStore(pool, events);
+  const stop = new AbortController();
+  // Microseconds since the epoch: above any revision an earlier incarnation could have reached.
+  const registry = createRegistryState({ initialRevision: now() * 1000 });
+  for (const policy of await policies.list()) registry.upsertPolicy(policy);
+  const unsubscribe = recordRegistryEvents(registry, events, logger);
   const sweeper = setInterval(() => {
-    for (const id of registry.expire(now())) deps.logger.warn({ instance_id: id }, "instance lease expired");
+    for (const id of registry.expire(now())) logger.warn({ instance_id: id }, "instance lease expired");
   }, 500);
   sweeper.unref();
   const prober = startInstanceProber({
     state: registry,
-    logger: deps.logger,
+    logger,
     intervalMs: config.HEALTH_PROBE_INTERVAL_MS,
     thresholds: { healthy: config.HEALTHY_THRESHOLD, unhealthy: config.UNHEALTHY_THRESHOLD },
   });
@@ -40,9 +68,13 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
     version: config.MESH_VERSION,
     host: config.HOST,
     port: config.PORT,
-    logger: deps.logger,
+    logger,
+    healthChecks: { postgres: pgCheck(pool) },
+    status: { database: createPostgresProbe(pool, 5) },
     routes(router) {
       router.service(RegistryService, createRegistryService({ state: registry, now, stop: stop.signal }));
+      router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
+      router.service(EventService, createEventService({ log: events, stop: stop.signal }));
     },
   });
   return {
@@ -54,7 +86,9 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       stop.abort();
       clearInterval(sweeper);
       prober.stop();
+      unsubscribe();
       await service.drain(graceMs);
+      await pool.end();
     },
   };
 }

@@ -135,8 +135,8 @@ export type BreakerPolicy = Message<"mesh.control.v1.BreakerPolicy"> & {
   halfOpenAfter?: Duration | undefined;
 
   /**
-   * Largest fraction of a service's instances ejected at once, 0 to 1. Zero means 0.5. At least one instance
-   * always stays in rotation.
+   * Largest fraction of a service's instances ejected at once, from 0 up to but not including 1. Zero means
+   * 0.5. At least one instance always stays in rotation.
    *
    * @generated from field: double max_ejection_ratio = 6;
    */

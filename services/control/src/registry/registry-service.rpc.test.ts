@@ -161,3 +161,18 @@ describe("RegistryService", () => {
     expect(seen).toEqual(["0:snapshot[]"]);
   });
 });
+
+describe("RegistryService across a control restart", () => {
+  it("a watcher resuming with a revision of the previous incarnation gets a snapshot", async () => {
+    const before = createRegistryState({ initialRevision: 1_000_000 });
+    before.register(instance("backend-1"), 15_000, 0);
+    const lastSeen = before.revision;
+    const after = createRegistryState({ initialRevision: 2_000_000 });
+    after.register(instance("backend-2", "backend", 4002), 15_000, 0);
+    const client = createClient(RegistryService, createRouterTransport(({ service }) => service(RegistryService, createRegistryService({ state: after }))));
+    const abort = new AbortController();
+    const [first] = await take(client.watchInstances({ afterRevision: BigInt(lastSeen) }, { signal: abort.signal }), 1);
+    expect(describeChange(first!)).toBe("2000001:snapshot[backend-2]");
+    abort.abort();
+  });
+});

@@ -87,6 +87,7 @@ export function createRegistryService(deps: RegistryServiceDeps): ServiceImpl<ty
           return true;
         }
         if (event.case === "instanceRemoved") return known.delete(event.value);
+        if (event.case === "policyUpdated") return event.value.service === req.service;
         return true;
       };
       try {
@@ -98,7 +99,13 @@ export function createRegistryService(deps: RegistryServiceDeps): ServiceImpl<ty
           for (const i of instances) known.add(i.id);
           yield create(WatchInstancesResponseSchema, {
             revision: BigInt(state.revision),
-            event: { case: "snapshot", value: create(RegistrySnapshotSchema, { instances, policies: [] }) },
+            event: {
+              case: "snapshot",
+              value: create(RegistrySnapshotSchema, {
+                instances,
+                policies: state.policies().filter((p) => req.service === "" || p.service === req.service),
+              }),
+            },
           });
         } else {
           for (const change of replay) if (relevant(change)) yield change;

@@ -8,10 +8,17 @@ import {
   type Instance,
   type WatchInstancesResponse,
 } from "../../../../gen/mesh/control/v1/registry_pb.ts";
+import { ServicePolicySchema, type ServicePolicy } from "../../../../gen/mesh/control/v1/policy_pb.ts";
 
 export interface RegistryStateOptions {
   /** Events kept for watchers that resume after a reconnect. @default 1000 */
   historySize?: number;
+  /**
+   * The revision before the first change. Control starts it from the clock, so revisions of an earlier
+   * incarnation are never mistaken for this one's: a watcher resuming after a control restart gets a snapshot.
+   * @default 0
+   */
+  initialRevision?: number;
 }
 
 export type RegistryChange = WatchInstancesResponse;
@@ -24,7 +31,7 @@ interface Entry {
 }
 
 export interface RegistryState {
-  /** The revision of the latest change; 0 before any. */
+  /** The revision of the latest change; `initialRevision` before any. */
   readonly revision: number;
   /** Registers or re-registers an instance; a new lease replaces the old one. */
   register(instance: Instance, ttlMs: number, now: number): { instance: Instance; leaseId: string };
@@ -39,6 +46,10 @@ export interface RegistryState {
   get(instanceId: string): Instance | undefined;
   /** Instances of a service (or all), by service and id. */
   list(service?: string): Instance[];
+  /** Records a service's new policy; watchers receive it as a change. */
+  upsertPolicy(policy: ServicePolicy): void;
+  /** Every service's current policy, by service. */
+  policies(): ServicePolicy[];
   /** Changes after `revision`, or undefined when the history no longer reaches back that far. */
   changesAfter(revision: number): RegistryChange[] | undefined;
   /** Called with every change, in order. Returns the unsubscribe function. */
@@ -55,7 +66,8 @@ export function createRegistryState(options: RegistryStateOptions = {}): Registr
   const entries = new Map<string, Entry>();
   const history: RegistryChange[] = [];
   const listeners = new Set<(change: RegistryChange) => void>();
-  let revision = 0;
+  const policies = new Map<string, ServicePolicy>();
+  let revision = options.initialRevision ?? 0;
 
   function record(event: RegistryChange["event"]): void {
     revision++;
@@ -112,6 +124,12 @@ export function createRegistryState(options: RegistryStateOptions = {}): Registr
       record({ case: "instanceUpserted", value: clone(InstanceSchema, entry.instance) });
       return true;
     },
+    upsertPolicy(policy) {
+      const stored = clone(ServicePolicySchema, policy);
+      policies.set(stored.service, stored);
+      record({ case: "policyUpdated", value: clone(ServicePolicySchema, stored) });
+    },
+    policies: () => [...policies.values()].sort((a, b) => a.service.localeCompare(b.service)),
     get: (instanceId) => entries.get(instanceId)?.instance,
     list(service) {
       return [...entries.values()]
@@ -120,7 +138,8 @@ export function createRegistryState(options: RegistryStateOptions = {}): Registr
         .sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id));
     },
     changesAfter(after) {
-      if (after >= revision) return [];
+      if (after === revision) return [];
+      if (after > revision) return undefined;
       const oldest = history.length === 0 ? revision + 1 : Number(history[0]!.revision);
       if (after + 1 < oldest) return undefined;
       return history.filter((c) => Number(c.revision) > after);
