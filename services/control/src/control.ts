@@ -1,4 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { FaultService } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
+import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../../../gen/mesh/control/v1/registry_pb.ts";
@@ -8,6 +10,9 @@ import { pgCheck } from "../../../lib/health/pg-check.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
+import { createClientCache } from "../../../lib/rpc/create-client-cache.ts";
+import { createChaosController } from "./chaos/chaos-controller.ts";
+import { createChaosService } from "./chaos/chaos-service.ts";
 import type { ControlConfig } from "./config.ts";
 import { createEventLog } from "./events/event-log.ts";
 import { createEventService } from "./events/event-service.ts";
@@ -31,8 +36,8 @@ export interface Control {
 
 /**
  * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
- * log in PostgreSQL. Breakers, chaos, load tests, scaling and the overview (the rest of mesh.control.v1)
- * answer UNIMPLEMENTED until they are built.
+ * log in PostgreSQL, and chaos through the backends' fault hooks. Breakers, load tests, scaling and the
+ * overview (the rest of mesh.control.v1) answer UNIMPLEMENTED until they are built.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
   const { logger } = deps;
@@ -62,6 +67,8 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
     intervalMs: config.HEALTH_PROBE_INTERVAL_MS,
     thresholds: { healthy: config.HEALTHY_THRESHOLD, unhealthy: config.UNHEALTHY_THRESHOLD },
   });
+  const faultClients = createClientCache(FaultService);
+  const chaos = createChaosController({ registry, faults: faultClients.get, events, logger, now });
   const service = await startMeshService({
     service: "control",
     instanceId: config.INSTANCE_ID,
@@ -75,6 +82,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(RegistryService, createRegistryService({ state: registry, now, stop: stop.signal }));
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
+      router.service(ChaosService, createChaosService(chaos));
     },
   });
   return {
@@ -86,6 +94,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       stop.abort();
       clearInterval(sweeper);
       prober.stop();
+      chaos.stop();
       unsubscribe();
       await service.drain(graceMs);
       await pool.end();

@@ -1,7 +1,6 @@
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../../../gen/grpc/health/v1/health_pb.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
+import { createClientCache } from "../../../../lib/rpc/create-client-cache.ts";
 import type { RegistryState } from "./registry-state.ts";
 import { nextVerdict, type ProbeHistory, type ProbeResult, type Thresholds } from "./serving-verdict.ts";
 
@@ -29,21 +28,16 @@ export interface InstanceProber {
 
 /** The default probe: grpc.health.v1 Check, one client (and HTTP/2 connection) per address. */
 export function createGrpcHealthProbe(): Probe & { forget(address: string): void } {
-  const clients = new Map<string, Client<typeof Health>>();
+  const clients = createClientCache(Health, []);
   const probe = async (address: string, signal: AbortSignal): Promise<ProbeResult> => {
-    let client = clients.get(address);
-    if (!client) {
-      client = createClient(Health, createGrpcTransport({ baseUrl: address, idleConnectionTimeoutMs: 60_000 }));
-      clients.set(address, client);
-    }
     try {
-      const res = await client.check({ service: "" }, { signal });
+      const res = await clients.get(address).check({ service: "" }, { signal });
       return res.status === HealthCheckResponse_ServingStatus.SERVING ? "serving" : "not_serving";
     } catch {
       return "unreachable";
     }
   };
-  return Object.assign(probe, { forget: (address: string) => clients.delete(address) });
+  return Object.assign(probe, { forget: clients.forget });
 }
 
 /** Health-checks every registered instance on an interval and records the verdicts in the registry. */
