@@ -2,6 +2,8 @@ import { fileURLToPath } from "node:url";
 import { FaultService } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
+import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
+import { StatusService } from "../../../gen/mesh/health/v1/status_pb.ts";
 import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../../../gen/mesh/control/v1/registry_pb.ts";
 import { createPool } from "../../../lib/db/create-pool.ts";
@@ -17,6 +19,7 @@ import type { ControlConfig } from "./config.ts";
 import { createEventLog } from "./events/event-log.ts";
 import { createEventService } from "./events/event-service.ts";
 import { recordRegistryEvents } from "./events/record-registry-events.ts";
+import { createOverviewService } from "./overview/overview-service.ts";
 import { createPolicyService } from "./policy/policy-service.ts";
 import { createPolicyStore } from "./policy/policy-store.ts";
 import { startInstanceProber } from "./registry/instance-prober.ts";
@@ -36,8 +39,8 @@ export interface Control {
 
 /**
  * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
- * log in PostgreSQL, and chaos through the backends' fault hooks. Breakers, load tests, scaling and the
- * overview (the rest of mesh.control.v1) answer UNIMPLEMENTED until they are built.
+ * log in PostgreSQL, chaos through the backends' fault hooks, and the overview from live instance status.
+ * Breakers, load tests and scaling answer UNIMPLEMENTED until they are built.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
   const { logger } = deps;
@@ -68,6 +71,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
     thresholds: { healthy: config.HEALTHY_THRESHOLD, unhealthy: config.UNHEALTHY_THRESHOLD },
   });
   const faultClients = createClientCache(FaultService);
+  const statusClients = createClientCache(StatusService);
   const chaos = createChaosController({ registry, faults: faultClients.get, events, logger, now });
   const service = await startMeshService({
     service: "control",
@@ -83,6 +87,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
       router.service(ChaosService, createChaosService(chaos));
+      router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
     },
   });
   return {
