@@ -5,6 +5,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConfigError } from "../lib/config/load-config.ts";
+import { createPool } from "../lib/db/create-pool.ts";
+import { migrate } from "../lib/db/migrate.ts";
 import { isPortFree } from "../lib/infra/free-port.ts";
 import { InfraError } from "../lib/infra/infra-error.ts";
 import { startLocalInfra, type LocalInfra } from "../lib/infra/local-infra.ts";
@@ -106,39 +108,38 @@ async function waitServing(name: string, baseUrl: string, timeoutMs = 30_000): P
 }
 
 const controlUrl = `http://127.0.0.1:${config.MESH_CONTROL_PORT}`;
+const pglite = infra.postgres?.kind === "pglite";
+// The backends' migrations run once here, before any backend starts: PGlite's single session cannot
+// serialise concurrent migrators the way PostgreSQL's advisory lock does.
+{
+  const pool = createPool({ url: infra.databaseUrl, applicationName: "npm-start", max: 1 });
+  try {
+    await migrate(pool, { dir: resolve(root, "services/backend/migrations") });
+  } finally {
+    await pool.end();
+  }
+}
+// Control supervises the backends (ORCHESTRATOR=local), so `mesh scale` and crash restarts work.
 supervisor.start({
   name: "control",
   command: process.execPath,
   args: node("control"),
-  env: { ...shared, PORT: String(config.MESH_CONTROL_PORT), INSTANCE_ID: "control-1", DATABASE_URL: infra.databaseUrl },
+  env: {
+    ...shared,
+    PORT: String(config.MESH_CONTROL_PORT),
+    INSTANCE_ID: "control-1",
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    ORCHESTRATOR: "local",
+    BACKEND_REPLICAS: String(config.MESH_BACKENDS),
+    BACKEND_PORT: String(config.MESH_BACKEND_PORT),
+    MESH_DEMO: String(config.MESH_DEMO),
+    ...(pglite ? { BACKEND_DB_POOL_MAX: "2" } : {}),
+  },
 });
 await waitServing("control", controlUrl);
-
-const pglite = infra.postgres?.kind === "pglite";
-const demoErrorRates = [0.15, 0.2];
-const backendUrls: string[] = [];
-// One at a time: the first applies the migrations (PGlite's single session cannot serialise two migrators).
-for (const [i, port] of backendPorts.entries()) {
-  const name = `backend-${i + 1}`;
-  const url = `http://127.0.0.1:${port}`;
-  supervisor.start({
-    name,
-    command: process.execPath,
-    args: node("backend"),
-    env: {
-      ...shared,
-      PORT: String(port),
-      INSTANCE_ID: name,
-      DATABASE_URL: infra.databaseUrl,
-      REDIS_URL: infra.redisUrl,
-      CONTROL_URL: controlUrl,
-      ...(pglite ? { DB_POOL_MAX: "2" } : {}),
-      ...(config.MESH_DEMO ? { ERROR_RATE: String(demoErrorRates[i] ?? 0.2) } : {}),
-    },
-  });
-  await waitServing(name, url);
-  backendUrls.push(url);
-}
+const backendUrls = backendPorts.map((port) => `http://127.0.0.1:${port}`);
+for (const [i, url] of backendUrls.entries()) await waitServing(`backend-${i + 1}`, url);
 
 const gatewayUrl = `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`;
 supervisor.start({

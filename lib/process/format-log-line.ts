@@ -20,7 +20,7 @@ function formatValue(value: unknown): string {
  * Lines that are not JSON objects are returned as they are, behind the process name.
  */
 export function formatLogLine(processName: string, line: string, width = 10): string {
-  const name = processName.padEnd(width);
+  let name = processName.padEnd(width);
   let record: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(line);
@@ -29,6 +29,8 @@ export function formatLogLine(processName: string, line: string, width = 10): st
   } catch {
     return `${name} ${line}`;
   }
+  // Lines a process passes on from its own children (control's backends) name their instance.
+  if (typeof record.instance === "string") name = record.instance.padEnd(width);
   const time = typeof record.time === "string" ? record.time.slice(11, 19) : "        ";
   const level = levelNames[String(record.level)] ?? String(record.level ?? "").toUpperCase().padEnd(5);
   const fields = Object.entries(record)

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   onLine: (name: string, line: string) => void;
   /** Receives lifecycle news: started, exited, restarting. */
   onEvent: (name: string, event: string) => void;
+  /** Called when a process exits unexpectedly (not on stop()). */
+  onExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
   /** PATH, to find `setpriv`. */
   searchPath: string;
   /** First restart delay; doubles per crash in a row, up to 10 s. @default 500 */
@@ -25,16 +27,23 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
 }
 
+export type SupervisedState = "running" | "restarting" | "stopping" | "stopped";
+
 export interface Supervised {
   readonly name: string;
   readonly pid: number | undefined;
   readonly restarts: number;
+  readonly state: SupervisedState;
+  /** When the current process started, in epoch ms. */
+  readonly startedAt: number;
   /** SIGTERM, wait for the exit (SIGKILL after the timeout); no restart afterwards. */
   stop(): Promise<void>;
 }
 
 export interface Supervisor {
   start(spec: ProcessSpec): Supervised;
+  /** Stops one process and forgets it. */
+  remove(name: string): Promise<void>;
   /** Stops every process, in reverse start order. */
   stopAll(): Promise<void>;
 }
@@ -58,11 +67,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     let crashesInARow = 0;
     let restartTimer: NodeJS.Timeout | undefined;
     let exited: Promise<void> = Promise.resolve();
+    let state: SupervisedState = "running";
+    let startedAt = Date.now();
 
     const launch = () => {
       const [command, args] =
         setpriv === undefined ? [spec.command, spec.args] : [setpriv, ["--pdeathsig", "SIGTERM", "--", spec.command, ...spec.args]];
-      const startedAt = Date.now();
+      startedAt = Date.now();
+      state = "running";
       const proc = spawn(command, args, { env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
       child = proc;
       for (const stream of [proc.stdout, proc.stderr]) {
@@ -72,12 +84,18 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         proc.once("exit", (code, signal) => {
           child = undefined;
           resolve();
-          if (stopping) return;
+          if (stopping) {
+            state = "stopped";
+            return;
+          }
           crashesInARow = Date.now() - startedAt > 30_000 ? 1 : crashesInARow + 1;
+          options.onExit?.(spec.name, code, signal);
           if (spec.restart === false) {
+            state = "stopped";
             options.onEvent(spec.name, `exited (${signal ?? `code ${code}`})`);
             return;
           }
+          state = "restarting";
           const delay = Math.min(baseMs * 2 ** (crashesInARow - 1), 10_000);
           options.onEvent(spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
           restartTimer = setTimeout(() => {
@@ -98,11 +116,21 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       get restarts() {
         return restarts;
       },
+      get state() {
+        return state;
+      },
+      get startedAt() {
+        return startedAt;
+      },
       async stop() {
         stopping = true;
         clearTimeout(restartTimer);
         const proc = child;
-        if (!proc) return;
+        if (!proc) {
+          state = "stopped";
+          return;
+        }
+        state = "stopping";
         proc.kill("SIGTERM");
         const timer = setTimeout(() => proc.kill("SIGKILL"), stopTimeoutMs);
         await exited;
@@ -115,6 +143,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   return {
     start,
+    async remove(name) {
+      const index = all.findIndex((p) => p.name === name);
+      if (index === -1) return;
+      const [p] = all.splice(index, 1);
+      await p!.stop();
+    },
     async stopAll() {
       for (const p of [...all].reverse()) await p.stop();
     },

@@ -1,10 +1,24 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { env, loadConfig, processConfigShape } from "../../../lib/config/load-config.ts";
+import { ConfigError, env, loadConfig, processConfigShape } from "../../../lib/config/load-config.ts";
 
 const controlConfigSchema = z.object({
   ...processConfigShape,
   PORT: env.port(8090),
+  /**
+   * Who runs the backends: `local` makes control supervise them (npm start); compose or kubernetes make
+   * scaling answer which tool owns it; none means control runs nothing.
+   */
+  ORCHESTRATOR: env.oneOf(["local", "compose", "kubernetes", "none"], "none"),
+  /** With ORCHESTRATOR=local: backends to start, the first one's port (the rest follow), their Valkey. */
+  BACKEND_REPLICAS: env.int(2, 0, 16),
+  BACKEND_PORT: env.port(4001),
+  REDIS_URL: env.url(["redis", "rediss"]).optional(),
+  /** Pool size of each supervised backend (npm start lowers it on PGlite). */
+  BACKEND_DB_POOL_MAX: env.int(10, 1, 1000),
+  /** The seeds' demo profile for supervised backends: backend-1 fails 15 % of calls, the others 20 %. */
+  MESH_DEMO: env.bool(false),
+  PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   /** Policies and the mesh event log live here, in the `control` schema. */
   DATABASE_URL: env.url(["postgres", "postgresql"]),
   /** How often control health-checks each registered instance. */
@@ -19,5 +33,8 @@ export type ControlConfig = z.infer<typeof controlConfigSchema> & { INSTANCE_ID:
 /** The control plane's settings from the environment; throws ConfigError naming every bad variable. */
 export function readControlConfig(source: Readonly<Record<string, string | undefined>> = process.env): ControlConfig {
   const config = loadConfig(controlConfigSchema, source);
+  if (config.ORCHESTRATOR === "local" && config.REDIS_URL === undefined) {
+    throw new ConfigError(["REDIS_URL: is required with ORCHESTRATOR=local (the supervised backends use it): expected a URL starting with redis://"]);
+  }
   return { ...config, INSTANCE_ID: config.INSTANCE_ID ?? `control-${hostname()}-${process.pid}` };
 }

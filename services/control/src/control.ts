@@ -3,6 +3,8 @@ import { FaultService } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
+import { ScalingService } from "../../../gen/mesh/control/v1/scaling_pb.ts";
+import { EventType } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { StatusService } from "../../../gen/mesh/health/v1/status_pb.ts";
 import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../../../gen/mesh/control/v1/registry_pb.ts";
@@ -12,6 +14,7 @@ import { pgCheck } from "../../../lib/health/pg-check.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
+import { createSupervisor } from "../../../lib/process/supervisor.ts";
 import { createClientCache } from "../../../lib/rpc/create-client-cache.ts";
 import { createChaosController } from "./chaos/chaos-controller.ts";
 import { createChaosService } from "./chaos/chaos-service.ts";
@@ -25,6 +28,8 @@ import { createPolicyStore } from "./policy/policy-store.ts";
 import { startInstanceProber } from "./registry/instance-prober.ts";
 import { createRegistryService } from "./registry/registry-service.ts";
 import { createRegistryState } from "./registry/registry-state.ts";
+import { createLocalScaler, type Scaler } from "./scaling/local-scaler.ts";
+import { createScalingService } from "./scaling/scaling-service.ts";
 
 export const controlMigrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -39,8 +44,9 @@ export interface Control {
 
 /**
  * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
- * log in PostgreSQL, chaos through the backends' fault hooks, and the overview from live instance status.
- * Breakers, load tests and scaling answer UNIMPLEMENTED until they are built.
+ * log in PostgreSQL, chaos through the backends' fault hooks, the overview from live instance status, and
+ * (with ORCHESTRATOR=local) the supervised backend processes. Breakers and load tests answer UNIMPLEMENTED
+ * until they are built.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
   const { logger } = deps;
@@ -73,6 +79,56 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
   const faultClients = createClientCache(FaultService);
   const statusClients = createClientCache(StatusService);
   const chaos = createChaosController({ registry, faults: faultClients.get, events, logger, now });
+  const supervisor = createSupervisor({
+    searchPath: config.PATH,
+    // Supervised backends log JSON lines with their own service and instance; pass them through untouched.
+    onLine: (_name, line) => process.stdout.write(`${line}\n`),
+    onEvent: (name, event) => logger.warn({ instance_id: name }, event),
+    onExit(name, code, signal) {
+      events
+        .append({ type: EventType.SCALED, service: "backend", instanceId: name, message: `${name} exited (${signal ?? `code ${code}`}); restarting` })
+        .catch(() => undefined);
+    },
+  });
+  const scalers = new Map<string, Scaler>();
+  const backendEntry = fileURLToPath(new URL("../../backend/src/main.ts", import.meta.url));
+  const backendTelemetry = fileURLToPath(new URL("../../backend/src/telemetry.ts", import.meta.url));
+  let selfUrl = "";
+  if (config.ORCHESTRATOR === "local") {
+    scalers.set(
+      "backend",
+      createLocalScaler({
+        service: "backend",
+        supervisor,
+        registry,
+        spec(index) {
+          const port = config.BACKEND_PORT + index - 1;
+          const instanceId = `backend-${index}`;
+          return {
+            name: instanceId,
+            instanceId,
+            address: `http://127.0.0.1:${port}`,
+            command: process.execPath,
+            args: ["--import", backendTelemetry, backendEntry],
+            env: {
+              PATH: config.PATH,
+              LOG_LEVEL: config.LOG_LEVEL,
+              PORT: String(port),
+              INSTANCE_ID: instanceId,
+              DATABASE_URL: config.DATABASE_URL,
+              DB_POOL_MAX: String(config.BACKEND_DB_POOL_MAX),
+              REDIS_URL: config.REDIS_URL,
+              CONTROL_URL: selfUrl,
+              MESH_VERSION: config.MESH_VERSION,
+              ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+              OTEL_TRACES_SAMPLER_ARG: String(config.OTEL_TRACES_SAMPLER_ARG),
+              ...(config.MESH_DEMO ? { ERROR_RATE: index === 1 ? "0.15" : "0.2" } : {}),
+            },
+          };
+        },
+      }),
+    );
+  }
   const service = await startMeshService({
     service: "control",
     instanceId: config.INSTANCE_ID,
@@ -88,14 +144,19 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
       router.service(ChaosService, createChaosService(chaos));
       router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
+      router.service(ScalingService, createScalingService({ orchestrator: config.ORCHESTRATOR, scalers, events }));
     },
   });
+  selfUrl = config.ADVERTISE_URL ?? service.server.url;
+  for (const scaler of scalers.values()) await scaler.scale(config.BACKEND_REPLICAS);
   return {
     service,
     get url() {
       return service.server.url;
     },
     async stop(graceMs) {
+      // Supervised backends first, while control still serves their deregistration.
+      await supervisor.stopAll();
       stop.abort();
       clearInterval(sweeper);
       prober.stop();

@@ -25,7 +25,7 @@ export function recordRegistryEvents(registry: RegistryState, log: EventLog, log
           attributes: { address: instance.address, version: instance.version },
         });
       } else if (before.state !== instance.state && instance.state !== ServingState.UNSPECIFIED) {
-        const state = ServingStateSchema.value[instance.state]?.name ?? String(instance.state);
+        const state = ServingStateSchema.value[instance.state]?.localName ?? String(instance.state);
         append({
           type: EventType.INSTANCE_HEALTH_CHANGED,
           service: instance.service,
