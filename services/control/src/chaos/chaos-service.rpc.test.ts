@@ -91,7 +91,7 @@ describe("ChaosService", () => {
 
   it("re-applies a fault to an instance that restarted and lost it, but never a crash", async () => {
     const { client, chaos, faultsOf, boot } = setup();
-    await client.simulateDatabaseOverload({ target: { target: { case: "service", value: "backend" } }, duration: durationFromMs(60_000), intensity: 0.5 });
+    await client.simulateNetworkLatency({ target: { target: { case: "service", value: "backend" } }, duration: durationFromMs(60_000), latency: durationFromMs(100) });
     await client.injectFault({
       target: { target: { case: "instanceId", value: "backend-2" } },
       fault: { duration: durationFromMs(60_000), spec: { case: "crash", value: { delay: durationFromMs(3_000_000) } } },
@@ -99,7 +99,7 @@ describe("ChaosService", () => {
     boot("backend-2", 4002);
     expect(faultsOf(4002)).toEqual([]);
     await chaos.reconcile();
-    expect(faultsOf(4002).map((f) => f.spec.case)).toEqual(["database"]);
+    expect(faultsOf(4002).map((f) => f.spec.case)).toEqual(["latency"]);
     chaos.stop();
   });
 
