@@ -134,6 +134,7 @@ supervisor.start({
     BACKEND_REPLICAS: String(config.MESH_BACKENDS),
     BACKEND_PORT: String(config.MESH_BACKEND_PORT),
     MESH_DEMO: String(config.MESH_DEMO),
+    GATEWAY_URL: `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`,
     ...(pglite ? { BACKEND_DB_POOL_MAX: "2" } : {}),
   },
 });

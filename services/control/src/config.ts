@@ -18,6 +18,8 @@ const controlConfigSchema = z.object({
   BACKEND_DB_POOL_MAX: env.int(10, 1, 1000),
   /** The seeds' demo profile for supervised backends: backend-1 fails 15 % of calls, the others 20 %. */
   MESH_DEMO: env.bool(false),
+  /** The gateway load tests go through. */
+  GATEWAY_URL: env.url(["http", "https"]).default("http://127.0.0.1:8080"),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   /** Policies and the mesh event log live here, in the `control` schema. */
   DATABASE_URL: env.url(["postgres", "postgresql"]),

@@ -4,6 +4,7 @@ import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
 import { ScalingService } from "../../../gen/mesh/control/v1/scaling_pb.ts";
+import { LoadTestService } from "../../../gen/mesh/control/v1/load_test_pb.ts";
 import { EventType } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { StatusService } from "../../../gen/mesh/health/v1/status_pb.ts";
 import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
@@ -22,6 +23,9 @@ import type { ControlConfig } from "./config.ts";
 import { createEventLog } from "./events/event-log.ts";
 import { createEventService } from "./events/event-service.ts";
 import { recordRegistryEvents } from "./events/record-registry-events.ts";
+import { createLoadTestRunner } from "./load/load-test-runner.ts";
+import { createLoadTestService } from "./load/load-test-service.ts";
+import { meshServices } from "./mesh-services.ts";
 import { createOverviewService } from "./overview/overview-service.ts";
 import { createPolicyService } from "./policy/policy-service.ts";
 import { createPolicyStore } from "./policy/policy-store.ts";
@@ -45,8 +49,8 @@ export interface Control {
 /**
  * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
  * log in PostgreSQL, chaos through the backends' fault hooks, the overview from live instance status, and
- * (with ORCHESTRATOR=local) the supervised backend processes. Breakers and load tests answer UNIMPLEMENTED
- * until they are built.
+ * (with ORCHESTRATOR=local) the supervised backend processes, and load tests in worker threads. Breakers answer
+ * UNIMPLEMENTED until the gateways report them.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
   const { logger } = deps;
@@ -129,6 +133,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       }),
     );
   }
+  const loadTests = createLoadTestRunner({ pool, events, logger, gatewayUrl: config.GATEWAY_URL });
   const service = await startMeshService({
     service: "control",
     instanceId: config.INSTANCE_ID,
@@ -145,6 +150,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(ChaosService, createChaosService(chaos));
       router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
       router.service(ScalingService, createScalingService({ orchestrator: config.ORCHESTRATOR, scalers, events }));
+      router.service(LoadTestService, createLoadTestService({ runner: loadTests, meshServices }));
     },
   });
   selfUrl = config.ADVERTISE_URL ?? service.server.url;
@@ -155,6 +161,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       return service.server.url;
     },
     async stop(graceMs) {
+      await loadTests.close();
       // Supervised backends first, while control still serves their deregistration.
       await supervisor.stopAll();
       stop.abort();
