@@ -94,6 +94,9 @@ export const processConfigShape = {
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0, 300_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.url(["http", "https"]).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env.oneOf(["http/protobuf", "http/json"], "http/protobuf"),
   OTEL_TRACES_SAMPLER_ARG: env.ratio(1),
+  /** Delay between two exports of finished spans (the OTel variable of the same name). */
+  OTEL_BSP_SCHEDULE_DELAY: env.int(5000, 10, 600_000),
   MESH_VERSION: z.string().min(1).max(100).default("0.1.0"),
 };

@@ -8,6 +8,8 @@ const telemetryConfigSchema = z.object({
   MESH_VERSION: processConfigShape.MESH_VERSION,
   OTEL_EXPORTER_OTLP_ENDPOINT: processConfigShape.OTEL_EXPORTER_OTLP_ENDPOINT,
   OTEL_TRACES_SAMPLER_ARG: processConfigShape.OTEL_TRACES_SAMPLER_ARG,
+  OTEL_EXPORTER_OTLP_PROTOCOL: processConfigShape.OTEL_EXPORTER_OTLP_PROTOCOL,
+  OTEL_BSP_SCHEDULE_DELAY: processConfigShape.OTEL_BSP_SCHEDULE_DELAY,
 });
 
 /** Modules the instrumentations patch; only these go through the ESM hook. */
@@ -37,6 +39,8 @@ export function bootstrapTelemetry(serviceName: string, env: Readonly<Record<str
     version: config.MESH_VERSION,
     endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     ratio: config.OTEL_TRACES_SAMPLER_ARG,
+    protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL,
+    exportDelayMs: config.OTEL_BSP_SCHEDULE_DELAY,
   });
 }
 

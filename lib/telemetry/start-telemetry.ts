@@ -1,4 +1,5 @@
 import { NodeSDK } from "@opentelemetry/sdk-node";
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -18,6 +19,10 @@ export interface TelemetryOptions {
   endpoint?: string | undefined;
   /** Share of new traces sampled; children follow their parent's decision. */
   ratio: number;
+  /** OTLP/HTTP encoding. @default "http/protobuf" */
+  protocol?: "http/protobuf" | "http/json";
+  /** Delay between two exports. @default 5000 */
+  exportDelayMs?: number;
 }
 
 export interface Telemetry {
@@ -35,7 +40,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors =
     options.endpoint === undefined
       ? [new NoopSpanProcessor()]
-      : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: new URL("/v1/traces", options.endpoint).toString() }) })];
+      : [
+          new BatchSpanProcessor({
+            exporter: new (options.protocol === "http/json" ? OTLPJsonTraceExporter : OTLPTraceExporter)({
+              url: new URL("/v1/traces", options.endpoint).toString(),
+            }),
+            scheduledDelayMillis: options.exportDelayMs ?? 5000,
+          }),
+        ];
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,

@@ -87,8 +87,9 @@ export function createServerTracingInterceptor(): Interceptor {
       },
       parent,
     );
-    return withRequestId(requestId, () =>
-      context.with(trace.setSpan(parent, span), async () => {
+    // The span's context first, then the request id on top of it: both must be active in the handler.
+    return context.with(trace.setSpan(parent, span), () =>
+      withRequestId(requestId, async () => {
         try {
           const res = await next(req);
           res.header.set("x-request-id", requestId);
