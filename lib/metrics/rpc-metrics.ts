@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
+import { TraceFlags, isSpanContextValid, trace } from "@opentelemetry/api";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
 import { createTrafficWindow, type TrafficSnapshot } from "./traffic-window.ts";
 
 export interface RpcMetrics {
@@ -46,12 +47,16 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
   collectDefaultMetrics({ register: registry });
   const labelNames = ["rpc_service", "rpc_method", "code"] as const;
   const requests = new Counter({ name: "rpc_server_requests_total", help: "RPCs handled, by outcome code.", labelNames, registers: [registry] });
+  // Exemplars carry the trace id, so a latency spike in Grafana opens its trace in Jaeger. They are
+  // exposed only when the registry speaks OpenMetrics (see startMeshService).
+  const exemplars = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE;
   const duration = new Histogram({
     name: "rpc_server_duration_seconds",
     help: "RPC handling time, by outcome code.",
     labelNames,
     buckets: latencyBuckets,
     registers: [registry],
+    enableExemplars: exemplars,
   });
   const inFlightGauge = new Gauge({ name: "rpc_server_in_flight", help: "RPCs being handled now.", labelNames: ["rpc_service", "rpc_method"], registers: [registry] });
   const httpLabels = ["method", "route", "status"] as const;
@@ -62,6 +67,7 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
     labelNames: httpLabels,
     buckets: latencyBuckets,
     registers: [registry],
+    enableExemplars: exemplars,
   });
   const window = createTrafficWindow();
   let inFlight = 0;
@@ -82,10 +88,18 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
       const seconds = (now() - started) / 1000;
       const labels = { rpc_service: service, rpc_method: method, code: codeName(code) };
       requests.inc(labels);
-      duration.observe(labels, seconds);
       const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(code === undefined ? 200 : httpStatusByCode[code] ?? 500) };
       httpRequests.inc(http);
-      httpDuration.observe(http, seconds);
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      if (exemplars && spanContext && isSpanContextValid(spanContext) && spanContext.traceFlags & TraceFlags.SAMPLED) {
+        // prom-client types exemplar labels like metric labels; they are free-form in OpenMetrics.
+        const exemplarLabels = { trace_id: spanContext.traceId, span_id: spanContext.spanId } as LabelValues<never>;
+        duration.observe({ labels, value: seconds, exemplarLabels });
+        httpDuration.observe({ labels: http, value: seconds, exemplarLabels });
+      } else {
+        duration.observe(labels, seconds);
+        httpDuration.observe(http, seconds);
+      }
       window.record(seconds * 1000, code !== undefined);
     };
     try {

@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
-import { Registry } from "prom-client";
+import { Registry, type RegistryContentType } from "prom-client";
 import { StatusService } from "../../gen/mesh/health/v1/status_pb.ts";
 import { createErrorInterceptor } from "../errors/error-interceptor.ts";
 import { createHealthMonitor, type HealthCheck, type HealthMonitor } from "../health/health-monitor.ts";
@@ -58,7 +58,10 @@ export interface MeshService {
  * interceptor chain tracing → metrics → error mapping → the service's own → handler.
  */
 export async function startMeshService(options: MeshServiceOptions): Promise<MeshService> {
+  // OpenMetrics, so that latency histograms can carry trace-id exemplars; Prometheus scrapes it natively.
   const registry = new Registry();
+  // prom-client types a registry by its format; the rest of the code only needs the Prometheus-typed API.
+  (registry as Registry<RegistryContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   registry.setDefaultLabels({ service: options.service, instance: options.instanceId });
   const metrics = createRpcMetrics(registry);
   const health = createHealthMonitor({

@@ -109,7 +109,7 @@ describe("LoadTestService", () => {
     [{ requestsPerSecond: 1e9 }, "spec.requests_per_second"],
     [{ duration: durationFromMs(10 * 3_600_000) }, "spec.duration"],
   ])("rejects bad specs (%#) naming %s", async (change, field) => {
-    const spec = create(LoadTestSpecSchema, { ...rpcInit(1000), ...change });
+    const spec = create(LoadTestSpecSchema, { ...rpcInit(1000), ...change } as MessageInitShape<typeof LoadTestSpecSchema>);
     await expect(client.startLoadTest({ spec })).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringContaining(`${field}:`) });
   });
 
