@@ -90,10 +90,12 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
       requests.inc(labels);
       const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(code === undefined ? 200 : httpStatusByCode[code] ?? 500) };
       httpRequests.inc(http);
-      const spanContext = trace.getActiveSpan()?.spanContext();
-      if (exemplars && spanContext && isSpanContextValid(spanContext) && spanContext.traceFlags & TraceFlags.SAMPLED) {
+      if (exemplars) {
+        // With exemplars on, prom-client takes only the object form; calls outside a sampled trace have none.
+        const spanContext = trace.getActiveSpan()?.spanContext();
+        const sampled = spanContext !== undefined && isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
         // prom-client types exemplar labels like metric labels; they are free-form in OpenMetrics.
-        const exemplarLabels = { trace_id: spanContext.traceId, span_id: spanContext.spanId } as LabelValues<never>;
+        const exemplarLabels = sampled ? ({ trace_id: spanContext.traceId, span_id: spanContext.spanId } as LabelValues<never>) : undefined;
         duration.observe({ labels, value: seconds, exemplarLabels });
         httpDuration.observe({ labels: http, value: seconds, exemplarLabels });
       } else {
