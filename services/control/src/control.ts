@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { FaultService } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
+import { BreakerService } from "../../../gen/mesh/control/v1/breaker_pb.ts";
 import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
@@ -17,6 +18,8 @@ import { startMeshService, type MeshService } from "../../../lib/server/start-me
 import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
 import { createSupervisor } from "../../../lib/process/supervisor.ts";
 import { createClientCache } from "../../../lib/rpc/create-client-cache.ts";
+import { createBreakerBoard } from "./breakers/breaker-board.ts";
+import { createBreakerService } from "./breakers/breaker-service.ts";
 import { createChaosController } from "./chaos/chaos-controller.ts";
 import { createChaosService } from "./chaos/chaos-service.ts";
 import type { ControlConfig } from "./config.ts";
@@ -49,8 +52,8 @@ export interface Control {
 /**
  * Wires the control plane: the registry (leases, health probing, watch streams), policies and the mesh event
  * log in PostgreSQL, chaos through the backends' fault hooks, the overview from live instance status, and
- * (with ORCHESTRATOR=local) the supervised backend processes, and load tests in worker threads. Breakers answer
- * UNIMPLEMENTED until the gateways report them.
+ * (with ORCHESTRATOR=local) the supervised backend processes, load tests in worker threads, and the mesh-wide
+ * breaker view that gateways report into.
  */
 export async function startControl(config: ControlConfig, deps: { logger: Logger; now?: () => number }): Promise<Control> {
   const { logger } = deps;
@@ -148,6 +151,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
       router.service(ChaosService, createChaosService(chaos));
+      router.service(BreakerService, createBreakerService({ board: createBreakerBoard(registry), registry, events, now }));
       router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
       router.service(ScalingService, createScalingService({ orchestrator: config.ORCHESTRATOR, scalers, events }));
       router.service(LoadTestService, createLoadTestService({ runner: loadTests, meshServices }));

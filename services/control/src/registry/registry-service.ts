@@ -88,6 +88,7 @@ export function createRegistryService(deps: RegistryServiceDeps): ServiceImpl<ty
         }
         if (event.case === "instanceRemoved") return known.delete(event.value);
         if (event.case === "policyUpdated") return event.value.service === req.service;
+        if (event.case === "breakerReset") return known.has(event.value);
         return true;
       };
       try {

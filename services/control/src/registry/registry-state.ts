@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   InstanceSchema,
   ServingState,
@@ -46,6 +46,10 @@ export interface RegistryState {
   get(instanceId: string): Instance | undefined;
   /** Instances of a service (or all), by service and id. */
   list(service?: string): Instance[];
+  /** Takes an instance out of every gateway's rotation until `untilMs`; false when it is unknown. */
+  isolate(instanceId: string, untilMs: number): boolean;
+  /** Ends an isolation and tells gateways to close the instance's breakers; false when it is unknown. */
+  resetBreaker(instanceId: string): boolean;
   /** Records a service's new policy; watchers receive it as a change. */
   upsertPolicy(policy: ServicePolicy): void;
   /** Every service's current policy, by service. */
@@ -115,7 +119,31 @@ export function createRegistryState(options: RegistryStateOptions = {}): Registr
     expire(now) {
       const expired = [...entries.values()].filter((e) => e.expiresAt <= now).map((e) => e.instance.id);
       for (const id of expired) remove(id);
+      for (const entry of entries.values()) {
+        const until = entry.instance.isolatedUntil;
+        if (until && timestampMs(until) <= now) {
+          entry.instance.isolatedUntil = undefined;
+          record({ case: "instanceUpserted", value: clone(InstanceSchema, entry.instance) });
+        }
+      }
       return expired;
+    },
+    isolate(instanceId, untilMs) {
+      const entry = entries.get(instanceId);
+      if (!entry) return false;
+      entry.instance.isolatedUntil = timestampFromMs(untilMs);
+      record({ case: "instanceUpserted", value: clone(InstanceSchema, entry.instance) });
+      return true;
+    },
+    resetBreaker(instanceId) {
+      const entry = entries.get(instanceId);
+      if (!entry) return false;
+      if (entry.instance.isolatedUntil) {
+        entry.instance.isolatedUntil = undefined;
+        record({ case: "instanceUpserted", value: clone(InstanceSchema, entry.instance) });
+      }
+      record({ case: "breakerReset", value: instanceId });
+      return true;
     },
     setServingState(instanceId, state) {
       const entry = entries.get(instanceId);
