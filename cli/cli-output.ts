@@ -1,5 +1,21 @@
 import { styleText } from "node:util";
+import { isMessage, toJson, type JsonValue, type Message } from "@bufbuild/protobuf";
 import Table from "cli-table3";
+import { meshRegistry } from "./mesh-registry.ts";
+
+/** Messages in proto3 JSON (enum names, RFC 3339 times), wherever they sit in `value`. */
+export function toJsonValue(value: unknown): JsonValue {
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return value.map(toJsonValue);
+  if (value !== null && typeof value === "object") {
+    if (isMessage(value)) {
+      const schema = meshRegistry.getMessage((value as Message).$typeName);
+      if (schema) return toJson(schema, value as Message, { registry: meshRegistry, alwaysEmitImplicit: true });
+    }
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJsonValue(v)]));
+  }
+  return value as JsonValue;
+}
 
 export interface CliOutput {
   /** True with --json: one JSON document on stdout, nothing else. */
@@ -33,7 +49,7 @@ export function createCliOutput(options: { json: boolean; noColor: boolean; stre
       stream.write(`${table.toString()}\n`);
     },
     data(value) {
-      stream.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+      stream.write(`${JSON.stringify(toJsonValue(value), null, 2)}\n`);
     },
     line(text) {
       stream.write(`${text}\n`);

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { EventType, EventTypeSchema, type MeshEvent } from "../../gen/mesh/control/v1/events_pb.ts";
 import type { CliContext } from "../cli-context.ts";
+import { toJsonValue } from "../cli-output.ts";
 import { fmt } from "../format-values.ts";
 
 const typeNames = EventTypeSchema.values.filter((v) => v.number !== 0).map((v) => fmt.enumName(v.name, "EVENT_TYPE"));
@@ -37,14 +38,14 @@ export function registerEventsCommand(program: Command, context: () => CliContex
         return ctx.out.table(head, events.map(row));
       }
       const oldestFirst = [...events].reverse();
-      for (const e of oldestFirst) ctx.out.json ? ctx.out.line(JSON.stringify(e, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) : ctx.out.line(row(e).join("  "));
+      for (const e of oldestFirst) ctx.out.line(ctx.out.json ? JSON.stringify(toJsonValue(e)) : row(e).join("  "));
       const after = events[0]?.sequence ?? 0n;
       const abort = new AbortController();
       process.once("SIGINT", () => abort.abort());
       try {
         for await (const { event } of ctx.events.watchEvents({ service: o.service, types: o.type, afterSequence: after }, { signal: abort.signal, timeoutMs: 0 })) {
           if (!event) continue;
-          ctx.out.json ? ctx.out.line(JSON.stringify(event, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) : ctx.out.line(row(event).join("  "));
+          ctx.out.line(ctx.out.json ? JSON.stringify(toJsonValue(event)) : row(event).join("  "));
         }
       } catch (err) {
         if (!abort.signal.aborted) throw err;

@@ -18,6 +18,7 @@ export interface FaultEffects {
 }
 
 const megabyte = 1024 * 1024;
+const minimumCrashDelayMs = 250;
 
 /** The process-level faults: crash after a delay, and memory growth up to a bound. */
 export function createFaultEffects(options: FaultEffectsOptions): FaultEffects {
@@ -27,7 +28,8 @@ export function createFaultEffects(options: FaultEffectsOptions): FaultEffects {
     start(fault) {
       const spec = fault.spec;
       if (spec.case === "crash") {
-        const delay = spec.value.delay ? durationMs(spec.value.delay) : 0;
+        // Never before the InjectFault answer has left: the caller must learn the fault was accepted.
+        const delay = Math.max(spec.value.delay ? durationMs(spec.value.delay) : 0, minimumCrashDelayMs);
         const code = spec.value.exitCode === 0 ? 1 : spec.value.exitCode;
         const timer = setTimeout(() => options.exit(code), delay);
         running.set(fault.id, { timer, buffers: [] });
