@@ -16,13 +16,13 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * Parses `env` with a zod object schema whose keys are environment variable names. Every problem names the
  * variable and the expected form, e.g. `PORT: expected an integer from 1 to 65535, got "http"`.
- * Empty strings count as unset, so `PORT= npm start` uses the default rather than failing.
+ * Empty or blank strings count as unset, so `PORT= npm start` uses the default rather than failing.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
-    if (value !== undefined && value !== "") input[key] = value;
+    if (value !== undefined && value.trim() !== "") input[key] = value;
   }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -34,28 +34,31 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env): z.infer<
   throw new ConfigError(problems);
 }
 
+/** Whole numbers written in decimal: "0x10", "1e3" or "12abc" are rejected rather than coerced. */
+function integer(min: number, max: number) {
+  const error = `expected an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d{1,15}$/, { error })
+    .transform(Number)
+    .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
+}
+
 /** Environment value parsers with messages that say what form is expected. */
 export const env = {
-  port: (fallback: number) =>
-    z.coerce
-      .number({ error: "expected an integer from 0 to 65535" })
-      .int({ error: "expected an integer from 0 to 65535" })
-      .min(0, { error: "expected an integer from 0 to 65535" })
-      .max(65535, { error: "expected an integer from 0 to 65535" })
-      .default(fallback),
-  int: (fallback: number, min: number, max: number) =>
-    z.coerce
-      .number({ error: `expected an integer from ${min} to ${max}` })
-      .int({ error: `expected an integer from ${min} to ${max}` })
-      .min(min, { error: `expected an integer from ${min} to ${max}` })
-      .max(max, { error: `expected an integer from ${min} to ${max}` })
-      .default(fallback),
-  ratio: (fallback: number) =>
-    z.coerce
-      .number({ error: "expected a number from 0 to 1" })
-      .min(0, { error: "expected a number from 0 to 1" })
-      .max(1, { error: "expected a number from 0 to 1" })
-      .default(fallback),
+  port: (fallback: number) => integer(0, 65535).default(fallback),
+  int: (fallback: number, min: number, max: number) => integer(min, max).default(fallback),
+  ratio: (fallback: number) => {
+    const error = "expected a number from 0 to 1";
+    return z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, { error })
+      .transform(Number)
+      .pipe(z.number().min(0, { error }).max(1, { error }))
+      .default(fallback);
+  },
   url: (protocols: readonly string[]) =>
     z
       .string({ error: `is required: expected a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}` })

@@ -61,7 +61,13 @@ function errorCodeOf(err: unknown): string | undefined {
  * for the server's logs.
  */
 export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) {
+    // A request message that is not valid protobuf is the caller's mistake (connect-es says INTERNAL).
+    if (err.code === Code.Internal && err.rawMessage.startsWith("parse binary:")) {
+      return new ConnectError(`the request is not a valid protobuf message: ${err.rawMessage.slice("parse binary: ".length)}`, Code.InvalidArgument);
+    }
+    return err;
+  }
   if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
     return new ConnectError("a dependency is failing; its circuit breaker is open", Code.Unavailable, undefined, undefined, err);
   }

@@ -52,17 +52,19 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
       return running;
     },
   };
-  for (const signal of options.signals ?? ["SIGTERM", "SIGINT"]) {
-    const onSignal = () => {
+  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
+  const forceExit = (signal: NodeJS.Signals) => () => {
+    logger.warn({ signal }, "second signal: exiting now");
+    logger.flush?.();
+    target.exit(1);
+  };
+  for (const signal of signals) {
+    target.once(signal, () => {
       if (running) return;
-      target.once(signal, () => {
-        logger.warn({ signal }, "second signal: exiting now");
-        logger.flush?.();
-        target.exit(1);
-      });
+      // From now on any listed signal (not only the one that came first) ends the drain at once.
+      for (const other of signals) target.once(other, forceExit(other));
       void shutdown.trigger(signal);
-    };
-    target.once(signal, onSignal);
+    });
   }
   return shutdown;
 }

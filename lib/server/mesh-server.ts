@@ -4,9 +4,11 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Registry } from "prom-client";
 import type { Logger } from "../logging/create-logger.ts";
 import { InfraError } from "../infra/infra-error.ts";
+import { parseErrorsAsInvalidArgument } from "./parse-errors-as-invalid-argument.ts";
 import { writeRpcError } from "./rpc-error-response.ts";
 
 export interface MeshServerOptions {
@@ -66,7 +68,12 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
   const { logger } = options;
   const host = options.host ?? "127.0.0.1";
   const rpcHandler = connectNodeAdapter({
-    routes: options.routes,
+    routes(router) {
+      options.routes(router);
+      // The adapter maps paths to router.handlers after this callback returns.
+      const handlers = router.handlers as UniversalHandler[];
+      for (const [i, handler] of handlers.entries()) handlers[i] = parseErrorsAsInvalidArgument(handler);
+    },
     interceptors: options.interceptors ?? [],
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     fallback: notFound,
@@ -109,7 +116,8 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
   });
   h2.on("sessionError", (err) => logger.debug({ err }, "http2 session error"));
 
-  const tcp = net.createServer((socket) => {
+  // Small RPC frames must not wait for delayed ACKs (Nagle's algorithm adds ~40 ms per round trip).
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     socket.on("error", (err) => logger.debug({ err }, "connection error"));
     socket.once("data", (chunk: Buffer) => {
       socket.pause();

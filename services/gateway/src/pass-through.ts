@@ -72,7 +72,17 @@ export function createPassThrough(options: PassThroughOptions) {
       out.addTrailers(forwardable(trailers) as import("node:http").OutgoingHttpHeaders);
     });
     stream.on("data", (chunk: Buffer) => out.write(chunk));
-    stream.on("end", () => out.end());
+    // An upstream that dies mid-call ends its stream without a response (or resets it after one): the caller
+    // must hear Unavailable in its protocol, not an empty 200 or a clean end of a half answer.
+    const endWithoutAnswer = () => {
+      if (!out.headersSent) writeRpcError(req, res, Code.Unavailable, "the upstream instance went away before answering");
+      else if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) out.destroy();
+      else out.end();
+    };
+    stream.on("end", endWithoutAnswer);
+    stream.on("close", () => {
+      if (!out.writableEnded) endWithoutAnswer();
+    });
     stream.on("error", (err) => {
       logger.warn({ err: { message: err.message }, upstream: upstream.url }, "upstream stream failed");
       if (!out.headersSent) writeRpcError(req, res, Code.Unavailable, "the upstream instance is unreachable");
