@@ -66,7 +66,8 @@ export function validateFault(fault: Fault | undefined, prefix = "fault"): asser
       const name = spec.case;
       checkRate(out, `${prefix}.${name}.failure_rate`, spec.value.failureRate, true);
       checkDuration(out, `${prefix}.${name}.added_latency`, spec.value.addedLatency, 0, 60_000, false);
-      if (spec.value.failureRate === 0 && spec.value.addedLatency === undefined) {
+      const addsLatency = spec.value.addedLatency !== undefined && durationMs(spec.value.addedLatency) > 0;
+      if (spec.value.failureRate === 0 && !addsLatency) {
         out.push({ field: `${prefix}.${name}`, reason: "set failure_rate, added_latency or both" });
       }
       break;

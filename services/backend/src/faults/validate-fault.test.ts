@@ -88,6 +88,7 @@ describe("validateFault", () => {
     ["a database failure rate above 1", fault({ spec: { case: "database", value: { failureRate: 2 } } }), ["fault.database.failure_rate"]],
     ["a cache latency above 60 s", fault({ spec: { case: "cache", value: { addedLatency: ms(60_001) } } }), ["fault.cache.added_latency"]],
     ["a cache fault that does nothing", fault({ spec: { case: "cache", value: { failureRate: 0 } } }), ["fault.cache"]],
+    ["a database fault adding no latency", fault({ spec: { case: "database", value: { addedLatency: ms(0) } } }), ["fault.database"]],
     ["memory pressure of 0 up to 0", fault({ spec: { case: "memoryPressure", value: {} } }), [
       "fault.memory_pressure.megabytes_per_second",
       "fault.memory_pressure.max_megabytes",
