@@ -133,6 +133,7 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
       activeFaults: () => faults.list(),
     },
     interceptors: [createFaultInterceptor(faults)],
+    registration: config.CONTROL_URL === undefined ? undefined : { controlUrl: config.CONTROL_URL, advertiseUrl: config.ADVERTISE_URL },
     routes(router) {
       router.service(FaultService, createFaultService(faults));
     },

@@ -7,6 +7,8 @@ const backendConfigSchema = z.object({
   PORT: env.port(4001),
   DATABASE_URL: env.url(["postgres", "postgresql"]),
   REDIS_URL: env.url(["redis", "rediss"]),
+  /** The control plane to register with; unset runs the backend unregistered. */
+  CONTROL_URL: env.url(["http", "https"]).optional(),
   DB_POOL_MAX: env.int(10, 1, 1000),
   DB_CONNECT_TIMEOUT_MS: env.int(5000, 100, 60_000),
   HEALTH_CHECK_INTERVAL_MS: env.int(5000, 100, 600_000),
