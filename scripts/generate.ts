@@ -42,5 +42,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const onlyDeps = process.argv.includes("--deps-only");
   if (!onlyDeps) {
     execFileSync(join(modules, ".bin", "buf"), ["generate"], { cwd: root, stdio: "inherit" });
+    // Descriptors with their comments, for the gateway's /openapi.json: generated code carries none. After
+    // `buf generate`, whose `clean: true` empties gen/ first.
+    execFileSync(join(modules, ".bin", "buf"), ["build", "--as-file-descriptor-set", "-o", "gen/mesh.binpb"], { cwd: root, stdio: "inherit" });
   }
 }

@@ -1,0 +1,90 @@
+import { createRegistry, type DescFile, type DescService, type FileRegistry } from "@bufbuild/protobuf";
+import type { Transport } from "@connectrpc/connect";
+import { file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.ts";
+import type { Logger } from "../../../../lib/logging/create-logger.ts";
+import type { GatewayConfig } from "../config.ts";
+import type { Upstream } from "../upstream.ts";
+import { createCommentIndex } from "./comments.ts";
+import { createOpenApiDocument } from "./openapi.ts";
+import { createRouteTable } from "./route-table.ts";
+import { createTranscoder } from "./transcoder.ts";
+import { createUpstreamTransport } from "./upstream-transport.ts";
+
+export interface RestGatewayOptions {
+  /** The services REST routes lead to. */
+  services: readonly DescService[];
+  /** The upstream for one call to `service`; undefined when none serves it. */
+  pickUpstream(service: DescService): Upstream | undefined;
+  /** Services whose procedure paths belong to the RPC protocols (see TranscoderOptions.isRpcService). */
+  rpcServices: ReadonlySet<string>;
+  /** Descriptor sets whose types may appear in google.protobuf.Any and error details. */
+  descriptorSets: readonly FileRegistry[];
+  /** Descriptor sets with source info, for the descriptions of /openapi.json. */
+  commentSets: readonly FileRegistry[];
+  config: Pick<
+    GatewayConfig,
+    | "MESH_VERSION"
+    | "TRANSCODE_UPSTREAM_PROTOCOL"
+    | "TRANSCODE_UNKNOWN_QUERY_PARAMS"
+    | "TRANSCODE_UNKNOWN_JSON_FIELDS"
+    | "TRANSCODE_MAX_BODY_BYTES"
+    | "TRANSCODE_DEFAULT_TIMEOUT_MS"
+    | "TRANSCODE_MAX_TIMEOUT_MS"
+    | "TRANSCODE_EMIT_DEFAULTS"
+  >;
+  logger: Logger;
+}
+
+/** Every file `files` need, each once, for a registry that resolves Any and error details. */
+function withDependencies(files: Iterable<DescFile>): DescFile[] {
+  const all = new Map<string, DescFile>();
+  const add = (file: DescFile) => {
+    if (all.has(file.proto.name)) return;
+    all.set(file.proto.name, file);
+    file.dependencies.forEach(add);
+  };
+  for (const file of files) add(file);
+  return [...all.values()];
+}
+
+/**
+ * The gateway's REST side, as an `httpHandlers` entry: the route table of the services' `google.api.http`
+ * rules (throws RouteTableError listing conflicts), one upstream transport per upstream instance, and
+ * `/openapi.json` from the same table.
+ */
+export function createRestGateway(options: RestGatewayOptions) {
+  const { config, logger } = options;
+  const routes = createRouteTable(options.services);
+  for (const warning of routes.warnings) logger.warn(warning);
+  const registry = createRegistry(
+    ...withDependencies([...options.services.map((s) => s.file), file_google_rpc_error_details]),
+    ...options.descriptorSets,
+  );
+  const comments = createCommentIndex(options.commentSets.flatMap((set) => [...set.files].map((f) => f.proto)));
+  const transports = new WeakMap<Upstream, Transport>();
+  const transportOf = (upstream: Upstream) => {
+    let transport = transports.get(upstream);
+    if (!transport) {
+      transport = createUpstreamTransport(upstream, config.TRANSCODE_UPSTREAM_PROTOCOL);
+      transports.set(upstream, transport);
+    }
+    return transport;
+  };
+  logger.info({ routes: routes.routes.length }, "REST routes ready");
+  return createTranscoder({
+    routes,
+    registry,
+    logger,
+    transportFor(service) {
+      const upstream = options.pickUpstream(service);
+      return upstream && transportOf(upstream);
+    },
+    isRpcService: (name) => options.rpcServices.has(name),
+    maxBodyBytes: config.TRANSCODE_MAX_BODY_BYTES,
+    unknownQueryParams: config.TRANSCODE_UNKNOWN_QUERY_PARAMS,
+    unknownJsonFields: config.TRANSCODE_UNKNOWN_JSON_FIELDS,
+    deadline: { defaultMs: config.TRANSCODE_DEFAULT_TIMEOUT_MS, maxMs: config.TRANSCODE_MAX_TIMEOUT_MS },
+    emitDefaults: config.TRANSCODE_EMIT_DEFAULTS,
+    openApi: () => createOpenApiDocument(routes.routes, { title: "connect-mesh gateway", version: config.MESH_VERSION, comments }),
+  });
+}

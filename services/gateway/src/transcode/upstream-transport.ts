@@ -1,0 +1,42 @@
+import type http2 from "node:http2";
+import type { Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import type { Upstream } from "../upstream.ts";
+import { grpcUnaryCall } from "./grpc-unary-call.ts";
+
+export type UpstreamProtocol = "grpc" | "connect";
+
+/**
+ * The transport REST calls take to an upstream, over the upstream's own HTTP/2 session, the one the
+ * pass-through uses: one connection per upstream for both, and the upstream's reconnect logic. Messages
+ * travel in the binary format; the JSON is the gateway's business.
+ * - gRPC: unary calls, one per REST request, go through grpcUnaryCall, which costs a fraction of a Connect
+ *   transport's CPU; server streams through connect-node's gRPC transport.
+ * - Connect: connect-node's Connect transport for both.
+ */
+export function createUpstreamTransport(upstream: Upstream, protocol: UpstreamProtocol): Transport {
+  const sessionManager = {
+    authority: new URL(upstream.url).origin,
+    async request(method: string, path: string, headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions) {
+      const all = { ...headers, ":method": method, ":path": path };
+      const session = upstream.session();
+      try {
+        return session.request(all, options);
+      } catch (err) {
+        // A session that got GOAWAY refuses new streams: once more on a fresh one.
+        if (!session.closed && !session.destroyed) throw err;
+        upstream.close();
+        return upstream.session().request(all, options);
+      }
+    },
+    notifyResponseByteRead() {},
+  };
+  if (protocol === "connect") {
+    return createConnectTransport({ baseUrl: upstream.url, httpVersion: "2", sessionManager, useBinaryFormat: true });
+  }
+  const grpc = createGrpcTransport({ baseUrl: upstream.url, sessionManager });
+  return {
+    unary: (method, signal, timeoutMs, header, input) => grpcUnaryCall(upstream, method, signal, timeoutMs, new Headers(header), input),
+    stream: (method, signal, timeoutMs, header, input, contextValues) => grpc.stream(method, signal, timeoutMs, header, input, contextValues),
+  };
+}
