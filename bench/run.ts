@@ -2,13 +2,15 @@
 // writes bench/results/<name>.md), then rebuilds BENCHMARKS.md from the results.
 //   npm run bench                 all benchmarks
 //   npm run bench -- gateway      only bench/gateway.bench.ts
+//   npm run bench -- --report     only rebuild BENCHMARKS.md from the recorded results
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
-const only = process.argv.slice(2);
-const benches = readdirSync(join(root, "bench"))
+const reportOnly = process.argv.includes("--report");
+const only = process.argv.slice(2).filter((a) => a !== "--report");
+const benches = reportOnly ? [] : readdirSync(join(root, "bench"))
   .filter((f) => f.endsWith(".bench.ts"))
   .filter((f) => only.length === 0 || only.includes(f.replace(/\.bench\.ts$/, "")));
 
