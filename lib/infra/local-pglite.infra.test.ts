@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +42,8 @@ describe("PGlite fallback", () => {
   it("serves the wire protocol to pg and runs the backend migrations", async () => {
     const pool = createPool({ url: infra.databaseUrl, applicationName: "pglite-test", max: 1 });
     try {
-      expect((await migrate(pool, { dir: backendMigrations })).applied).toEqual(["0001_init.sql"]);
+      const files = readdirSync(backendMigrations).filter((f) => f.endsWith(".sql")).sort();
+      expect((await migrate(pool, { dir: backendMigrations })).applied).toEqual(files);
       const { rows } = await pool.query<{ name: string; status: string; version: string }>(
         "INSERT INTO items (name) VALUES ($1) RETURNING name, status, version",
         ["first"],

@@ -2,7 +2,9 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Redis } from "ioredis";
+import { QueueService } from "../../../gen/mesh/queue/v1/queue_pb.ts";
 import { FaultSchema, FaultService } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
+import { DataService } from "../../../gen/mesh/data/v1/data_pb.ts";
 import { Code as RpcCode } from "../../../gen/google/rpc/code_pb.ts";
 import { createPool } from "../../../lib/db/create-pool.ts";
 import { migrate } from "../../../lib/db/migrate.ts";
@@ -12,10 +14,21 @@ import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import { createPostgresProbe, createRedisProbe } from "../../../lib/status/dependency-probes.ts";
 import type { BackendConfig } from "./config.ts";
+import { createCacheClient } from "./data/cache-client.ts";
+import { createDataMetrics } from "./data/data-metrics.ts";
+import { createDataService } from "./data/data-service.ts";
+import { createDbRunner } from "./data/db-runner.ts";
+import { startIdempotencyReaper } from "./data/idempotency-reaper.ts";
+import { createItemStore } from "./data/item-store.ts";
+import { createReadThroughCache, type ReadThroughCache } from "./data/read-through-cache.ts";
+import { createUserStore } from "./data/user-store.ts";
+import { createDependencyFaultGate } from "./faults/dependency-fault-gate.ts";
 import { createFaultEffects } from "./faults/fault-effects.ts";
 import { createFaultInterceptor } from "./faults/fault-interceptor.ts";
+import { createFaultMetrics } from "./faults/fault-metrics.ts";
 import { createFaultRegistry, type FaultRegistry } from "./faults/fault-registry.ts";
 import { createFaultService } from "./faults/fault-service.ts";
+import { createQueueModule } from "./queue/queue-module.ts";
 
 export const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -23,6 +36,8 @@ export interface Backend {
   readonly service: MeshService;
   readonly url: string;
   readonly faults: FaultRegistry;
+  /** The data service's read-through cache (its key names, pending invalidations). */
+  readonly cache: ReadThroughCache;
   /** NOT_SERVING, drain within `graceMs`, then close the pools. */
   stop(graceMs: number): Promise<void>;
 }
@@ -71,7 +86,10 @@ function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Wires the backend: PostgreSQL pool and migrations, Valkey client, fault hooks, and the mesh server. */
+/**
+ * Wires the backend: PostgreSQL pool and migrations, Valkey client, fault hooks, the data layer (database
+ * runner, cache, stores) and the data service, and the mesh server with the data layer's metrics.
+ */
 export async function startBackend(config: BackendConfig, deps: BackendDeps): Promise<Backend> {
   const { logger } = deps;
   const pool = createPool({
@@ -79,7 +97,10 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
     applicationName: config.INSTANCE_ID,
     max: config.DB_POOL_MAX,
     connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
-    onError: (err) => logger.warn({ err }, "idle PostgreSQL connection failed"),
+    idleTimeoutMillis: config.DB_IDLE_TIMEOUT_MS,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    // Only the message and code: pg's error carries its client, whose serialisation is a page of internals.
+    onError: (err) => logger.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "idle PostgreSQL connection failed"),
   });
   if (config.MIGRATE_ON_START) {
     const result = await migrate(pool, { dir: migrationsDir, logger });
@@ -104,6 +125,7 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
   });
   // Give the first connection a moment so health starts SERVING; a Valkey that is down does not stop the start.
   await waitForReady(redis, 2000);
+  const queue = createQueueModule({ redis, pool, logger, config });
 
   const effects = createFaultEffects({ exit: deps.exit });
   const faults = createFaultRegistry({
@@ -117,6 +139,46 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
     },
   });
   injectConfiguredFaults(config, faults);
+  const faultMetrics = createFaultMetrics(faults);
+  const gate = createDependencyFaultGate(faults, { onEffect: faultMetrics.onDependencyEffect });
+
+  const dataMetrics = createDataMetrics(pool);
+  const db = createDbRunner(
+    { pool, gate, logger, metrics: dataMetrics },
+    {
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      slowQueryMs: config.SLOW_QUERY_MS,
+      retries: config.DB_RETRIES,
+      retryBaseMs: config.DB_RETRY_BASE_MS,
+      breakerThreshold: config.DB_BREAKER_THRESHOLD,
+      breakerHalfOpenMs: config.DB_BREAKER_HALF_OPEN_MS,
+      concurrency: config.DB_POOL_MAX,
+      queueLimit: config.DB_QUEUE_LIMIT,
+    },
+  );
+  const cacheClient = createCacheClient(
+    { redis, gate, logger, metrics: dataMetrics },
+    {
+      timeoutMs: config.CACHE_TIMEOUT_MS,
+      breakerThreshold: config.CACHE_BREAKER_THRESHOLD,
+      breakerHalfOpenMs: config.CACHE_BREAKER_HALF_OPEN_MS,
+    },
+  );
+  const cache = createReadThroughCache(
+    { client: cacheClient, logger, metrics: dataMetrics },
+    {
+      ttlMs: config.CACHE_TTL_SECONDS * 1000,
+      negativeTtlMs: config.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+      keyPrefix: config.CACHE_KEY_PREFIX,
+    },
+  );
+  const items = createItemStore(db, { idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const users = createUserStore(db);
+  const reaper = startIdempotencyReaper(db, logger, { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const dataService = createDataService(
+    { items, users, cache },
+    { maxValueBytes: config.MAX_VALUE_BYTES, maxMetadataBytes: config.MAX_METADATA_BYTES },
+  );
 
   const service = await startMeshService({
     service: "backend",
@@ -135,9 +197,15 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
     interceptors: [createFaultInterceptor(faults)],
     registration: config.CONTROL_URL === undefined ? undefined : { controlUrl: config.CONTROL_URL, advertiseUrl: config.ADVERTISE_URL },
     routes(router) {
+      router.service(DataService, dataService);
+      router.service(QueueService, queue.service);
       router.service(FaultService, createFaultService(faults));
     },
   });
+  dataMetrics.register(service.registry);
+  faultMetrics.register(service.registry);
+  queue.registerMetrics(service.registry);
+  queue.start();
 
   return {
     service,
@@ -145,8 +213,12 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
       return service.server.url;
     },
     faults,
+    cache,
     async stop(graceMs) {
-      await service.drain(graceMs);
+      // The queue first ends Consume streams and long-polls, which would otherwise hold the drain open.
+      await Promise.all([queue.stop(graceMs), service.drain(graceMs)]);
+      reaper.stop();
+      cache.close();
       faults.close();
       await Promise.allSettled([pool.end(), redis.quit()]);
     },

@@ -1,0 +1,370 @@
+// Benchmark of the backend data service, standalone: `node bench/data-service.bench.ts`.
+//
+// Starts a private PostgreSQL and Redis (in a temp folder) and a real backend process as `npm start` runs it,
+// then measures over gRPC (HTTP/2, binary) and Connect (HTTP/1.1, JSON), in one run: GetItem on a cache hit
+// and on a cache miss, ListItems (cached and not) and CreateItem, at fixed request rates (open loop: latency
+// counts from the moment each request was due, so a stall is not hidden). The cache-hit figure is set against a
+// plain ioredis GET run the same way in this process. Each phase also reports the backend's CPU time per
+// request (from /proc), which, unlike latency, does not depend on what else the machine runs. Loopback only,
+// bounded in time and count. Prints a markdown table and writes it to bench/results/data-service.md.
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
+import { createPool } from "../lib/db/create-pool.ts";
+import { getFreePort } from "../lib/infra/free-port.ts";
+import { startLocalInfra } from "../lib/infra/local-infra.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const quick = process.argv.includes("--quick");
+/** Seconds per fixed-rate phase; `--quick` shortens every phase for a smoke run. */
+const phaseSeconds = quick ? 1 : 5;
+const requestTimeoutMs = 5000;
+/** `--backend-node-options="--max-semi-space-size=8"`: NODE_OPTIONS for the backend process (default none). */
+const backendNodeOptions = process.argv.find((a) => a.startsWith("--backend-node-options="))?.slice("--backend-node-options=".length);
+const hotItems = 100;
+
+interface PhaseResult {
+  protocol: string;
+  scenario: string;
+  rate: number | "max";
+  sent: number;
+  ok: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  max: number;
+  backendRssMb: number;
+  /** Backend CPU time (user + system) per answered request, in ms: what the figures cost, whatever the load. */
+  backendCpuMs: number;
+  /** This process's CPU time per answered request, in ms: when it nears 1000 / rate, the client is the limit. */
+  clientCpuMs: number;
+}
+
+const results: PhaseResult[] = [];
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function peakRssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** User + system CPU time of a process so far, in ms (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Samples a process's RSS while `work` runs; resolves with work's result, the peak seen and the CPU it used. */
+async function observe<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number, number]> {
+  if (pid === undefined) return [await work(), 0, 0];
+  let peak = rssOf(pid);
+  const cpuBefore = cpuMsOf(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 50);
+  try {
+    return [await work(), peak, cpuMsOf(pid) - cpuBefore];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Waits until the backend answers quickly again: each phase starts without the backlog of the last one. */
+async function settle(probe: () => Promise<unknown>): Promise<void> {
+  const until = Date.now() + 15_000;
+  await new Promise((r) => setTimeout(r, 500));
+  while (Date.now() < until) {
+    const started = performance.now();
+    await probe().catch(() => {});
+    if (performance.now() - started < 20) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Sends `rate` requests a second for `seconds` whatever the answers take (open loop), and measures each from
+ * the moment it was due.
+ */
+async function fixedRate(rate: number, seconds: number, send: (i: number) => Promise<unknown>) {
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  const latencies: number[] = [];
+  let errors = 0;
+  let settled = 0;
+  let firstError: unknown;
+  const start = performance.now();
+  let next = 0;
+  await new Promise<void>((resolveAll) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && start + next * interval <= now) {
+        const due = start + next * interval;
+        send(next++)
+          .then(
+            () => latencies.push(performance.now() - due),
+            (err: unknown) => {
+              errors++;
+              firstError ??= err;
+            },
+          )
+          .finally(() => {
+            if (++settled === total) resolveAll();
+          });
+      }
+      if (next < total) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+    };
+    tick();
+  });
+  const elapsed = (performance.now() - start) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  if (firstError !== undefined) console.error(`  first error: ${String((firstError as Error).message ?? firstError)}`);
+  return {
+    sent: total,
+    ok: latencies.length,
+    errors,
+    throughput: latencies.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
+  };
+}
+
+/** As many requests as `concurrency` callers in a loop complete in `seconds`: requests per second. */
+async function closedLoop(concurrency: number, seconds: number, send: (i: number) => Promise<unknown>): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let count = 0;
+  let i = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        await send(i++);
+        count++;
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
+
+async function waitServing(baseUrl: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl }));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the backend exited with code ${child.exitCode} during start-up`);
+    try {
+      const res = await health.check({ service: "" }, { timeoutMs: 1000 });
+      if (res.status === HealthCheckResponse_ServingStatus.SERVING) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the backend did not become healthy within ${timeoutMs / 1000} s`);
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+
+const loadBefore = loadavg()[0]!;
+const dataDir = await mkdtemp(join(tmpdir(), "bench-data-service-"));
+// Traversable (not listable), so that a PostgreSQL run as the postgres account reaches its folder inside.
+await chmod(dataDir, 0o711);
+let backend: ChildProcess | undefined;
+const infra = await startLocalInfra({ dataDir: join(dataDir, "infra") });
+try {
+  const port = await getFreePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const log = openSync(join(dataDir, "backend.log"), "a");
+  backend = spawn(
+    process.execPath,
+    ["--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
+    {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: infra.databaseUrl,
+        REDIS_URL: infra.redisUrl,
+        PORT: String(port),
+        INSTANCE_ID: "bench-backend",
+        LOG_LEVEL: "warn",
+        ...(backendNodeOptions === undefined ? {} : { NODE_OPTIONS: backendNodeOptions }),
+      },
+      stdio: ["ignore", log, log],
+    },
+  );
+  const pid = backend.pid;
+  await waitServing(baseUrl, backend);
+  console.log(`backend ${baseUrl} (pid ${pid}), PostgreSQL ${infra.databaseUrl}, Redis ${infra.redisUrl}`);
+
+  // Items straight into PostgreSQL: hot ones for cache hits, and a fresh id for every cache-miss request.
+  const missRate = 500;
+  const missPerProtocol = missRate * phaseSeconds;
+  const pool = createPool({ url: infra.databaseUrl, applicationName: "bench" });
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO items (name, value, metadata)
+     SELECT 'bench-' || g, jsonb_build_object('n', g, 'tags', jsonb_build_array('a', 'b')), '{"source":"bench"}'
+       FROM generate_series(1, $1) g
+     RETURNING id`,
+    [hotItems + 2 * missPerProtocol + 100],
+  );
+  // As autovacuum would leave a table in service: statistics, and a visibility map for index-only counts.
+  await pool.query("VACUUM (ANALYZE) items");
+  await pool.end();
+  const ids = rows.map((r) => r.id);
+  const hot = ids.slice(0, hotItems);
+  const missIds = [ids.slice(hotItems, hotItems + missPerProtocol), ids.slice(hotItems + missPerProtocol, hotItems + 2 * missPerProtocol)];
+
+  // The baseline: a plain ioredis GET of a value the size of a cached item, in this process.
+  const redis = new Redis(infra.redisUrl);
+  await redis.set("bench:baseline", Buffer.alloc(120, 7));
+  {
+    const cpuBefore = process.cpuUsage();
+    const r = await fixedRate(1000, phaseSeconds, () => redis.getBuffer("bench:baseline"));
+    const cpu = process.cpuUsage(cpuBefore);
+    // For the baseline, the CPU column is this process's own: the client side of a GET.
+    const perGet = (cpu.user + cpu.system) / 1000 / r.ok;
+    results.push({ protocol: "ioredis", scenario: "GET (baseline)", rate: 1000, ...r, backendRssMb: 0, backendCpuMs: NaN, clientCpuMs: perGet });
+  }
+  const baselineMax = await closedLoop(64, quick ? 1 : 3, () => redis.getBuffer("bench:baseline"));
+  results.push({ protocol: "ioredis", scenario: "GET (baseline)", rate: "max", sent: 0, ok: 0, errors: 0, throughput: baselineMax, p50: NaN, p99: NaN, max: NaN, backendRssMb: 0, backendCpuMs: NaN, clientCpuMs: NaN });
+
+  // Connect first: its phases then show the backend's memory before any overload has grown the heap.
+  const protocols: Array<[string, Client<typeof DataService>]> = [
+    ["Connect", createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1" }))],
+    ["gRPC", createClient(DataService, createGrpcTransport({ baseUrl }))],
+  ];
+  const opts = { timeoutMs: requestTimeoutMs };
+  let protocolIndex = 0;
+  for (const [protocol, client] of protocols) {
+    const misses = missIds[protocolIndex++]!;
+    for (const id of hot) await client.getItem({ id }, opts);
+    const probe = () => client.getItem({ id: hot[0]! }, opts);
+    const phase = async (scenario: string, rate: number, send: (i: number) => Promise<unknown>, seconds = phaseSeconds) => {
+      await settle(probe);
+      const mine = process.cpuUsage();
+      const [r, rss, cpuMs] = await observe(pid, () => fixedRate(rate, seconds, send));
+      const client = process.cpuUsage(mine);
+      const ok = Math.max(1, r.ok);
+      results.push({ protocol, scenario, rate, ...r, backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: (client.user + client.system) / 1000 / ok });
+      console.log(`${protocol} ${scenario} @${rate}/s: ${fmt(r.throughput, 0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, ${r.errors} errors`);
+    };
+    // Well below saturation: what one request costs in latency when the CPU is not the bottleneck.
+    await phase("GetItem, cache hit", 100, (i) => client.getItem({ id: hot[i % hot.length]! }, opts));
+    await phase("GetItem, cache hit", 1000, (i) =>
+      client.getItem({ id: hot[i % hot.length]! }, opts).then((r) => {
+        if (!r.cached) throw new Error("expected a cache hit");
+      }),
+    );
+    await phase("GetItem, cache miss", missRate, (i) =>
+      client.getItem({ id: misses[i]! }, opts).then((r) => {
+        if (r.cached) throw new Error("expected a cache miss");
+      }),
+    );
+    await phase("ListItems, 50 per page, cached", 500, () => client.listItems({ pageSize: 50 }, opts));
+    await phase("ListItems, 50 per page, nocache", 200, () => client.listItems({ pageSize: 50, nocache: true }, opts));
+    await phase("CreateItem", 50, (i) => client.createItem({ item: { name: `created-slow-${protocol}-${i}` } }, opts));
+    await phase("CreateItem", 200, (i) =>
+      client.createItem({ item: { name: `created-${protocol}-${i}`, metadata: { i } } }, { ...opts, headers: { "idempotency-key": `${protocol}-${i}` } }),
+    );
+    const saturate = async (scenario: string, send: (i: number) => Promise<unknown>) => {
+      await settle(probe);
+      const seconds = quick ? 1 : 3;
+      const mine = process.cpuUsage();
+      const [max, rss, cpuMs] = await observe(pid, () => closedLoop(64, seconds, send));
+      const client = process.cpuUsage(mine);
+      const answered = max * seconds;
+      results.push({
+        protocol, scenario, rate: "max", sent: 0, ok: 0, errors: 0, throughput: max, p50: NaN, p99: NaN, max: NaN,
+        backendRssMb: rss, backendCpuMs: cpuMs / answered, clientCpuMs: (client.user + client.system) / 1000 / answered,
+      });
+      console.log(`${protocol} ${scenario}, 64 callers: ${fmt(max, 0)} req/s`);
+    };
+    await saturate("GetItem, cache hit", (i) => client.getItem({ id: hot[i % hot.length]! }, opts));
+    // The same server answering grpc.health.v1 Check: the per-RPC cost of the stack without the data layer.
+    const health = createClient(Health, protocol === "gRPC" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+    await saturate("Health/Check (stack baseline)", () => health.check({ service: "" }, opts));
+  }
+  redis.disconnect();
+
+  const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
+  const benchPeak = process.resourceUsage().maxRSS / 1024;
+  const find = (protocol: string, scenario: string, rate: number | "max") =>
+    results.find((r) => r.protocol === protocol && r.scenario === scenario && r.rate === rate)!;
+  const baseline = find("ioredis", "GET (baseline)", 1000);
+
+  const table = [
+    "| Protocol | Scenario | Rate (req/s) | Sent | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | max (ms) | Backend CPU per request (ms) | Client CPU per request (ms) | Backend RSS peak (MB) |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) =>
+        `| ${r.protocol} | ${r.scenario} | ${r.rate === "max" ? "max, 64 callers" : r.rate} | ${r.sent || "–"} | ${r.errors} | ${fmt(r.throughput, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${fmt(r.backendCpuMs, 3)} | ${fmt(r.clientCpuMs, 3)} | ${r.backendRssMb ? fmt(r.backendRssMb, 0) : "–"} |`,
+    ),
+  ];
+  const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+  const lines: string[] = [];
+  for (const [protocol] of protocols) {
+    const hit = find(protocol, "GetItem, cache hit", 1000);
+    const create = find(protocol, "CreateItem", 200);
+    const hitMax = find(protocol, "GetItem, cache hit", "max");
+    const stack = find(protocol, "Health/Check (stack baseline)", "max");
+    lines.push(
+      `- ${protocol}: cache-hit GetItem p99 ${fmt(hit.p99)} ms at 1,000 req/s (target < 5 ms: ${verdict(hit.p99 < 5 && hit.errors === 0)}); ` +
+        `CreateItem p99 ${fmt(create.p99)} ms at 200 req/s (target < 15 ms: ${verdict(create.p99 < 15 && create.errors === 0)}).`,
+      `- ${protocol}: cache-hit GetItem against a plain ioredis GET in this process: p50 ${fmt(hit.p50 / baseline.p50, 1)}×, ` +
+        `p99 ${fmt(hit.p99 / baseline.p99, 1)}× at 1,000 req/s; throughput with 64 callers ${fmt(hitMax.throughput, 0)} vs ${fmt(baselineMax, 0)} req/s ` +
+        `(${fmt((hitMax.throughput / baselineMax) * 100, 1)} % of the baseline); backend CPU per hit ${fmt(hitMax.backendCpuMs, 3)} ms, ` +
+        `${fmt(hitMax.backendCpuMs / baseline.clientCpuMs, 1)}× the client CPU of one GET, so one core serves at most about ${fmt(1000 / hitMax.backendCpuMs, 0)} hits/s; ` +
+        `a health check through the same server costs ${fmt(stack.backendCpuMs, 3)} ms.`,
+    );
+  }
+  lines.push(
+    `- Peak RSS: backend process ${fmt(backendPeak, 0)} MB over the whole run (target ≤ 150 MB: ${verdict(backendPeak <= 150)}); ` +
+      `benchmark client process (both protocols' clients, ioredis) ${fmt(benchPeak, 0)} MB.`,
+  );
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  const markdown = `## Data service
+
+\`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it, with the telemetry
+preload) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} and a private
+${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. Fixed rates
+are an open loop: each request is measured from the moment it was due. Cache misses read a different, never-read
+item each time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
+backend answers quickly again. "Backend CPU per request" is the backend process's user + system time divided by
+the requests it answered, and "Client CPU" the same for this process (the load generator and the clients); unlike
+latency they do not depend on what else runs on the machine. A client CPU near 1000 / rate ms means the client,
+not the backend, was the limit.
+
+${table.join("\n")}
+
+${lines.join("\n")}
+
+Machine: ${cpus().length} CPUs (nproc; ${cpu}), ${fmt(totalmem() / 1024 ** 3, 1)} GiB memory, Node.js ${process.version}, ${new Date().toISOString().slice(0, 10)}.
+Load average (1 min) ${fmt(loadBefore, 1)} before the run and ${fmt(loadavg()[0]!, 1)} after it: with ${cpus().length} CPUs, anything well above
+${cpus().length} means other processes competed for the CPU and the latencies above are inflated by it.
+`;
+  console.log(`\n${markdown}`);
+  writeFileSync(join(root, "bench/results/data-service.md"), markdown);
+} finally {
+  if (backend !== undefined && backend.exitCode === null) {
+    const exited = new Promise((r) => backend!.once("exit", r));
+    backend.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (backend.exitCode === null) backend.kill("SIGKILL");
+  }
+  await infra.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,246 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+} from "cockatiel";
+import type pg from "pg";
+import type { Logger } from "../../../../lib/logging/create-logger.ts";
+import { DependencyFaultError, type DependencyFaultGate } from "../faults/dependency-fault-gate.ts";
+import type { Call } from "./call-context.ts";
+import type { DataMetrics } from "./data-metrics.ts";
+import { isConnectionFailure, isRetryableRead, isRetryableWrite } from "./db-errors.ts";
+import { raceSignal } from "./race-signal.ts";
+
+/** Runs one statement on the unit of work's connection; `operation` names it in metrics and slow-query logs. */
+export type Query = <R extends pg.QueryResultRow = Record<string, unknown>>(
+  operation: string,
+  text: string,
+  values?: readonly unknown[],
+) => Promise<pg.QueryResult<R>>;
+
+export interface DbRunnerOptions {
+  /** Upper bound of every statement; the call's remaining deadline lowers it. @default 5000 */
+  statementTimeoutMs?: number;
+  /** Statements slower than this are logged. @default 100 */
+  slowQueryMs?: number;
+  /** Retries of a transient failure where safe. @default 3 */
+  retries?: number;
+  /** First backoff delay; later ones grow exponentially with decorrelated jitter. @default 25 */
+  retryBaseMs?: number;
+  /** Consecutive connection failures that open the breaker. @default 5 */
+  breakerThreshold?: number;
+  /** How long the open breaker refuses calls before one trial call. @default 1000 */
+  breakerHalfOpenMs?: number;
+  /** Units of work running at once: the pool's size, so that the pool itself never queues. @default 10 */
+  concurrency?: number;
+  /** Units of work waiting for a slot; beyond it calls fail at once with ResourceExhausted. @default 100 */
+  queueLimit?: number;
+}
+
+export interface DbRunnerDeps {
+  pool: pg.Pool;
+  gate: DependencyFaultGate;
+  logger: Logger;
+  metrics: Pick<DataMetrics, "dbQueryDuration" | "circuitOpen" | "dbRetries">;
+}
+
+export interface DbRunner {
+  /** Read-only work on one pooled connection, retried on any transient failure. */
+  read<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
+  /** Work in one transaction, retried only when the failure proves nothing was committed. */
+  write<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
+}
+
+/** Statement timeouts are set per session; remember each connection's so reads skip a redundant SET. */
+const sessionTimeouts = new WeakMap<pg.PoolClient, number>();
+
+/**
+ * PostgreSQL access for the data layer. Every unit of work goes through retry (exponential backoff with
+ * jitter, only where safe), a circuit breaker that opens on connection failures, so that with the database
+ * down calls fail fast with Unavailable and recover by themselves, and a bulkhead sized to the pool. Each statement passes the dependency fault
+ * gate, runs under a statement_timeout no longer than the call's remaining deadline, is raced against the
+ * call's signal (an abandoned statement is cancelled and its connection destroyed, which rolls its
+ * transaction back), and is measured.
+ */
+export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}): DbRunner {
+  const { pool, gate, logger, metrics } = deps;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
+  const slowQueryMs = options.slowQueryMs ?? 100;
+  const backoff = new ExponentialBackoff({ initialDelay: options.retryBaseMs ?? 25, maxDelay: 1000 });
+  const maxAttempts = options.retries ?? 3;
+
+  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen(isConnectionFailure), {
+    halfOpenAfter: options.breakerHalfOpenMs ?? 1000,
+    breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
+  });
+  breaker.onBreak(() => {
+    metrics.circuitOpen.set({ dependency: "database" }, 1);
+    logger.warn("PostgreSQL circuit breaker opened: failing database calls fast");
+  });
+  breaker.onReset(() => {
+    metrics.circuitOpen.set({ dependency: "database" }, 0);
+    logger.info("PostgreSQL circuit breaker closed: database calls resumed");
+  });
+
+  // Under overload, excess work is refused (ResourceExhausted) instead of piling up behind the pool.
+  const slots = bulkhead(options.concurrency ?? 10, options.queueLimit ?? 100);
+
+  /** Errors thrown after COMMIT was sent over a connection that then failed: the outcome is unknown. */
+  const commitUnknown = new WeakSet<object>();
+  const readPolicy = wrap(retry(handleWhen(isRetryableRead), { maxAttempts, backoff }), breaker, slots);
+  const writePolicy = wrap(
+    retry(
+      handleWhen((err) => isRetryableWrite(err, typeof err === "object" && err !== null && commitUnknown.has(err))),
+      { maxAttempts, backoff },
+    ),
+    breaker,
+    slots,
+  );
+
+  // Connections open with the pool's statement_timeout: reads at that value need no SET of their own.
+  const poolTimeout = pool.options.statement_timeout;
+  if (typeof poolTimeout === "number") pool.on("connect", (client) => sessionTimeouts.set(client, poolTimeout));
+
+  function timeoutFor(call: Call): number {
+    if (call.deadline === undefined) return statementTimeoutMs;
+    const remaining = Math.floor(call.deadline - Date.now());
+    if (remaining <= 0) throw new ConnectError("the deadline passed before the database was called", Code.DeadlineExceeded);
+    return Math.min(statementTimeoutMs, remaining);
+  }
+
+  async function acquire(call: Call): Promise<pg.PoolClient> {
+    if (call.signal.aborted) throw call.signal.reason;
+    const pending = pool.connect();
+    return raceSignal(pending, call.signal, () => {
+      pending.then((client) => client.release(), () => {});
+    });
+  }
+
+  interface Session {
+    readonly client: pg.PoolClient;
+    /** The signal won a race: the connection's state is unknown and it must not be reused. */
+    abandoned: boolean;
+  }
+
+  async function run<R extends pg.QueryResultRow>(
+    session: Session,
+    call: Call,
+    operation: string,
+    text: string,
+    values: readonly unknown[] | undefined,
+    how: { race?: boolean; onSend?: () => void } = {},
+  ): Promise<pg.QueryResult<R>> {
+    const race = how.race ?? true;
+    if (race && call.signal.aborted) throw call.signal.reason;
+    await gate.pass("database", call.procedure, call.signal);
+    how.onSend?.();
+    const started = performance.now();
+    let outcome = "error";
+    try {
+      const pending = session.client.query<R>(text, values as unknown[] | undefined);
+      const result = race
+        ? await raceSignal(pending, call.signal, () => {
+            session.abandoned = true;
+            cancelBackend(session.client);
+          })
+        : await pending;
+      outcome = "ok";
+      return result;
+    } finally {
+      const ms = performance.now() - started;
+      metrics.dbQueryDuration.observe({ operation, outcome }, ms / 1000);
+      if (ms > slowQueryMs) {
+        logger.warn({ operation, duration_ms: Math.round(ms), procedure: call.procedure, outcome }, "slow query");
+      }
+    }
+  }
+
+  /**
+   * Asks PostgreSQL to cancel what an abandoned connection is running: closing the socket alone would leave
+   * the statement running (holding its locks) until it next talks to the client. Best effort, off the call path.
+   */
+  function cancelBackend(client: pg.PoolClient): void {
+    const pid = (client as unknown as { processID?: unknown }).processID;
+    if (typeof pid !== "number") return;
+    pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+  }
+
+  function queryFor(session: Session, call: Call): Query {
+    return (operation, text, values) => run(session, call, operation, text, values);
+  }
+
+  /** Whether the connection may go back to the pool after `err`. */
+  function reusable(session: Session, err: unknown): boolean {
+    if (session.abandoned) return false;
+    return err === undefined || err instanceof DependencyFaultError || !isConnectionFailure(err);
+  }
+
+  function countRetry(attempt: number, operation: string): void {
+    if (attempt > 0) {
+      metrics.dbRetries.inc({ operation });
+      logger.debug({ operation, attempt }, "retrying a transient database failure");
+    }
+  }
+
+  return {
+    read(call, operation, work) {
+      return readPolicy.execute(async ({ attempt }) => {
+        countRetry(attempt, operation);
+        const session: Session = { client: await acquire(call), abandoned: false };
+        let failure: unknown;
+        try {
+          const timeout = timeoutFor(call);
+          if (sessionTimeouts.get(session.client) !== timeout) {
+            await run(session, call, "set_statement_timeout", `SET statement_timeout = ${timeout}`, undefined);
+            sessionTimeouts.set(session.client, timeout);
+          }
+          return await work(queryFor(session, call));
+        } catch (err) {
+          failure = err;
+          throw err;
+        } finally {
+          session.client.release(!reusable(session, failure));
+        }
+      }, call.signal);
+    },
+
+    write(call, operation, work) {
+      return writePolicy.execute(async ({ attempt }) => {
+        countRetry(attempt, operation);
+        const session: Session = { client: await acquire(call), abandoned: false };
+        let failure: unknown;
+        let commitSent = false;
+        try {
+          await run(session, call, "begin", `BEGIN; SET LOCAL statement_timeout = ${timeoutFor(call)}`, undefined);
+          const result = await work(queryFor(session, call));
+          // Not raced: once COMMIT is sent its outcome is awaited, so a write that commits is always followed
+          // by its cache invalidation.
+          await run(session, call, "commit", "COMMIT", undefined, {
+            race: false,
+            onSend: () => {
+              commitSent = true;
+            },
+          });
+          return result;
+        } catch (err) {
+          failure = err;
+          if (commitSent && isConnectionFailure(err) && typeof err === "object" && err !== null) commitUnknown.add(err);
+          if (!commitSent && reusable(session, err)) {
+            await session.client.query("ROLLBACK").catch(() => {
+              session.abandoned = true;
+            });
+          }
+          throw err;
+        } finally {
+          session.client.release(!reusable(session, failure));
+        }
+      }, call.signal);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Query } from "./db-runner.ts";
+import type { PageCursor } from "./page-token.ts";
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  /** `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
+  created_at: string;
+}
+
+const columns = `id, email, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at`;
+
+/** Throws unique_violation (23505) when the email is taken, in any letter case. */
+export async function insertUser(query: Query, email: string, name: string): Promise<UserRow> {
+  const { rows } = await query<UserRow>("user.insert", `INSERT INTO users (email, name) VALUES ($1, $2) RETURNING ${columns}`, [email, name]);
+  return rows[0]!;
+}
+
+export async function selectUser(query: Query, id: string): Promise<UserRow | undefined> {
+  const { rows } = await query<UserRow>("user.select", `SELECT ${columns} FROM users WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+/** A keyset page of users, newest first, with the total, in one statement (columns qualified: see item-sql.ts). */
+export async function listUserRows(
+  query: Query,
+  cursor: PageCursor | undefined,
+  limit: number,
+): Promise<{ rows: UserRow[]; total: bigint }> {
+  const values: unknown[] = [limit];
+  let after = "true";
+  if (cursor !== undefined) {
+    values.push(cursor.key, cursor.id);
+    after = "(users.created_at, users.id) < ($2::timestamptz, $3::uuid)";
+  }
+  const { rows } = await query<UserRow & { total: string; present: boolean }>(
+    "user.list",
+    `SELECT t.total::text AS total, p.id IS NOT NULL AS present, p.*
+       FROM (SELECT count(*) AS total FROM users) t
+       LEFT JOIN LATERAL (
+         SELECT ${columns} FROM users WHERE ${after} ORDER BY users.created_at DESC, users.id DESC LIMIT $1
+       ) p ON true`,
+    values,
+  );
+  return { rows: rows.filter((row) => row.present), total: BigInt(rows[0]?.total ?? "0") };
+}
