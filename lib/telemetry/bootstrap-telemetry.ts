@@ -32,7 +32,8 @@ export function bootstrapTelemetry(serviceName: string, env: Readonly<Record<str
     // main.ts reports configuration errors with every variable; telemetry just stays off.
     return;
   }
-  if (supportsSyncHooks()) registerHooks({ include: instrumented });
+  // The ESM hook is only needed for the SDK's instrumentations, which run only with an exporter.
+  if (config.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined && supportsSyncHooks()) registerHooks({ include: instrumented });
   telemetry = startTelemetry({
     serviceName,
     instanceId: config.INSTANCE_ID ?? serviceName,

@@ -1,7 +1,10 @@
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
+import { context, propagation } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
@@ -31,23 +34,20 @@ export interface Telemetry {
 }
 
 /**
- * Starts the OpenTelemetry SDK: parent-based ratio sampling, OTLP/HTTP protobuf export, and the http, pg and
- * ioredis instrumentations. HTTP/2 is not instrumented by Node's SDK, so RPC spans come from the Connect
+ * Starts the OpenTelemetry SDK when there is somewhere to export to: parent-based ratio sampling, OTLP/HTTP
+ * export, and the http, pg and ioredis instrumentations. HTTP/2 is not instrumented by Node's SDK, so RPC spans come from the Connect
  * interceptors in tracing-interceptors.ts.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
-  // An empty list would make the SDK pick exporters from OTEL_* variables (OTLP to localhost by default).
-  const spanProcessors =
-    options.endpoint === undefined
-      ? [new NoopSpanProcessor()]
-      : [
-          new BatchSpanProcessor({
-            exporter: new (options.protocol === "http/json" ? OTLPJsonTraceExporter : OTLPTraceExporter)({
-              url: new URL("/v1/traces", options.endpoint).toString(),
-            }),
-            scheduledDelayMillis: options.exportDelayMs ?? 5000,
-          }),
-        ];
+  if (options.endpoint === undefined) return startContextOnly();
+  const spanProcessors = [
+    new BatchSpanProcessor({
+      exporter: new (options.protocol === "http/json" ? OTLPJsonTraceExporter : OTLPTraceExporter)({
+        url: new URL("/v1/traces", options.endpoint).toString(),
+      }),
+      scheduledDelayMillis: options.exportDelayMs ?? 5000,
+    }),
+  ];
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
@@ -71,4 +71,20 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * Without an exporter nobody reads spans, so no SDK runs and nothing is patched: only the context manager
+ * (for the active request id and the caller's trace) and the W3C propagator, so trace context still flows
+ * through this process to the next and log lines still carry the caller's trace id.
+ */
+function startContextOnly(): Telemetry {
+  const manager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(manager);
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  return {
+    async shutdown() {
+      manager.disable();
+    },
+  };
 }

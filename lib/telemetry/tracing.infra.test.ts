@@ -79,3 +79,19 @@ describe("tracing a backend process", () => {
     expect(line?.span_id).toMatch(/^[0-9a-f]{16}$/);
   });
 });
+
+describe("a backend with no OTLP endpoint", () => {
+  it("runs no SDK yet still carries the caller's trace id and the request id into its logs", async () => {
+    const { databaseUrl, redisUrl } = infraUrls();
+    const plain = await startService({ name: "backend", env: { INSTANCE_ID: "backend-plain", DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    const faults = createClient(FaultService, createGrpcTransport({ baseUrl: plain.url }));
+    const { fault } = await faults.injectFault(
+      { fault: { duration: durationFromMs(1000), spec: { case: "latency", value: { delay: durationFromMs(1) } } } },
+      { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, "x-request-id": "req-44" } },
+    );
+    const line = plain.logs().find((record) => record.msg === "fault injected" && record.fault_id === fault?.id);
+    expect(line).toMatchObject({ trace_id: traceId, request_id: "req-44" });
+    await plain.stop();
+  });
+});
