@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { FaultService } from "../../gen/mesh/chaos/v1/fault_pb.ts";
+import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
 import { StatusService } from "../../gen/mesh/health/v1/status_pb.ts";
 import { infraUrls } from "../../test/infra-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "../../test/otlp-receiver.ts";
@@ -77,6 +78,23 @@ describe("tracing a backend process", () => {
       .find((record) => record.msg === "fault injected" && record.fault_id === fault?.id);
     expect(line).toMatchObject({ trace_id: traceId, request_id: "req-43", service: "backend", instance: "backend-traced" });
     expect(line?.span_id).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe("tracing across the queue hop", () => {
+  it("a data write's outbox event is processed by a worker whose consumer span links to the writer's trace", async () => {
+    const traceId = "7a3f92f3577b34da6a3ce929d0e0e473";
+    const data = createClient(DataService, createGrpcTransport({ baseUrl: backend.url }));
+    await data.createItem({ item: { name: "traced item" } }, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const spans = await receiver.waitFor((all) =>
+      all.some((s) => s.kind === 5 && s.name === "process data-events" && s.links.some((l) => l.traceId === traceId)),
+    );
+    const producer = spans.find((s) => s.traceId === traceId && s.name === "mesh.data.v1.DataService/CreateItem");
+    const consumer = spans.find((s) => s.kind === 5 && s.links.some((l) => l.traceId === traceId))!;
+    expect(producer).toBeDefined();
+    expect(consumer.traceId).not.toBe(traceId);
+    expect(consumer.links[0]?.spanId).toBe(producer!.spanId);
+    expect(consumer.resource["service.name"]).toBe("backend");
   });
 });
 

@@ -119,8 +119,19 @@ export function createWorkerRuntime(engine: QueueEngine, subscriptions: readonly
     const entry: Running = { leased, controller: new AbortController(), released: false };
     running.add(entry);
     const timer = setTimeout(() => entry.controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
-    const parent = propagation.extract(ROOT_CONTEXT, message.traceContext);
-    const span = tracer.startSpan(`process ${sub.queue}`, { kind: SpanKind.CONSUMER, attributes: { "messaging.message.id": message.id, "messaging.destination.name": sub.queue } }, parent);
+    // The consumer starts its own trace and links to the producer's span (OpenTelemetry's messaging convention):
+    // one producer can fan out to many deliveries, retries included, each with its own timeline.
+    const producer = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, message.traceContext));
+    const parent = ROOT_CONTEXT;
+    const span = tracer.startSpan(
+      `process ${sub.queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { "messaging.message.id": message.id, "messaging.destination.name": sub.queue, "messaging.system": "connect-mesh" },
+        links: producer === undefined ? [] : [{ context: producer }],
+      },
+      parent,
+    );
     try {
       const handler = handlerFor(sub, message.type);
       if (handler === undefined) throw new PermanentError(`no handler for message type ${JSON.stringify(message.type)}`);
