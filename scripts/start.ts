@@ -1,8 +1,11 @@
 // `npm start`: the whole mesh on this machine. Private PostgreSQL and Valkey/Redis (data under .mesh/),
 // the control plane, backend-1 and backend-2, and the gateway on port 8080. Ctrl-C stops everything.
-import { resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { SignJWT } from "jose";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConfigError } from "../lib/config/load-config.ts";
 import { createPool } from "../lib/db/create-pool.ts";
@@ -107,6 +110,28 @@ async function waitServing(name: string, baseUrl: string, timeoutMs = 30_000): P
   await stopAll(1);
 }
 
+// Auth is on: a local HS256 secret, made once and kept (owner-only) with the data, signs the tokens printed below.
+const jwtIssuer = "connect-mesh-local";
+const jwtAudience = "connect-mesh";
+const secretFile = resolve(root, config.MESH_DATA_DIR, "jwt-secret");
+if (!existsSync(secretFile)) {
+  mkdirSync(dirname(secretFile), { recursive: true });
+  writeFileSync(secretFile, randomBytes(48).toString("base64url"), { mode: 0o600 });
+}
+const jwtSecret = readFileSync(secretFile, "utf8").trim();
+async function localToken(subject: string, roles: string[]): Promise<string> {
+  return new SignJWT({ roles })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(subject)
+    .setIssuer(jwtIssuer)
+    .setAudience(jwtAudience)
+    .setIssuedAt()
+    .setExpirationTime("7d")
+    .sign(new TextEncoder().encode(jwtSecret));
+}
+const adminToken = await localToken("local-admin", ["admin"]);
+const userToken = await localToken("local-user", ["user"]);
+
 const controlUrl = `http://127.0.0.1:${config.MESH_CONTROL_PORT}`;
 const pglite = infra.postgres?.kind === "pglite";
 // The backends' migrations run once here, before any backend starts: PGlite's single session cannot
@@ -135,6 +160,8 @@ supervisor.start({
     BACKEND_PORT: String(config.MESH_BACKEND_PORT),
     MESH_DEMO: String(config.MESH_DEMO),
     GATEWAY_URL: `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`,
+    // Load tests go through the gateway, where auth is on: they run as the local admin.
+    LOAD_TEST_BEARER_TOKEN: adminToken,
     ...(pglite ? { BACKEND_DB_POOL_MAX: "2" } : {}),
   },
 });
@@ -142,12 +169,23 @@ await waitServing("control", controlUrl);
 const backendUrls = backendPorts.map((port) => `http://127.0.0.1:${port}`);
 for (const [i, url] of backendUrls.entries()) await waitServing(`backend-${i + 1}`, url);
 
+
+
 const gatewayUrl = `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`;
 supervisor.start({
   name: "gateway",
   command: process.execPath,
   args: node("gateway"),
-  env: { ...shared, PORT: String(config.MESH_GATEWAY_PORT), INSTANCE_ID: "gateway-1", UPSTREAMS: backendUrls.join(","), CONTROL_URL: controlUrl },
+  env: {
+    ...shared,
+    PORT: String(config.MESH_GATEWAY_PORT),
+    INSTANCE_ID: "gateway-1",
+    UPSTREAMS: backendUrls.join(","),
+    CONTROL_URL: controlUrl,
+    JWT_SECRET: jwtSecret,
+    JWT_ISSUER: jwtIssuer,
+    JWT_AUDIENCE: jwtAudience,
+  },
 });
 await waitServing("gateway", gatewayUrl);
 
@@ -160,8 +198,14 @@ ${backendUrls.map((u, i) => `  backend-${i + 1}      ${u}`).join("\n")}
   PostgreSQL     ${infra.databaseUrl.replace(/\/\/[^@]*@/, "//")}
   Valkey/Redis   ${infra.redisUrl}
 
+Tokens for the gateway (HS256, valid 7 days; the secret is kept in ${secretFile}):
+  admin  ${adminToken}
+  user   ${userToken}
+
 Try:
   curl -s -H 'content-type: application/json' -d '{}' ${gatewayUrl}/mesh.health.v1.StatusService/GetStatus
+  curl -s -H 'authorization: Bearer ${userToken}' ${gatewayUrl}/v1/items
+  curl -s -H 'authorization: Bearer ${adminToken}' ${gatewayUrl}/v1/policies
   npx buf curl --protocol grpc --http2-prior-knowledge --list-services ${gatewayUrl}
   npm run example -- ${gatewayUrl} ${backendUrls.join(" ")}
 

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { TraceFlags, isSpanContextValid, trace } from "@opentelemetry/api";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
+import { httpStatusOf } from "../errors/http-status.ts";
 import { createTrafficWindow, type TrafficSnapshot } from "./traffic-window.ts";
 
 export interface RpcMetrics {
@@ -10,25 +11,6 @@ export interface RpcMetrics {
   traffic(): TrafficSnapshot & { inFlight: number };
 }
 
-/** HTTP status a Connect code maps to, as the Connect protocol defines it; used for the seeds' http_* series. */
-const httpStatusByCode: Record<number, number> = {
-  [Code.Canceled]: 499,
-  [Code.Unknown]: 500,
-  [Code.InvalidArgument]: 400,
-  [Code.DeadlineExceeded]: 504,
-  [Code.NotFound]: 404,
-  [Code.AlreadyExists]: 409,
-  [Code.PermissionDenied]: 403,
-  [Code.ResourceExhausted]: 429,
-  [Code.FailedPrecondition]: 400,
-  [Code.Aborted]: 409,
-  [Code.OutOfRange]: 400,
-  [Code.Unimplemented]: 501,
-  [Code.Internal]: 500,
-  [Code.Unavailable]: 503,
-  [Code.DataLoss]: 500,
-  [Code.Unauthenticated]: 401,
-};
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -88,7 +70,7 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
       const seconds = (now() - started) / 1000;
       const labels = { rpc_service: service, rpc_method: method, code: codeName(code) };
       requests.inc(labels);
-      const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(code === undefined ? 200 : httpStatusByCode[code] ?? 500) };
+      const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(httpStatusOf(code)) };
       httpRequests.inc(http);
       if (exemplars) {
         // With exemplars on, prom-client takes only the object form; calls outside a sampled trace have none.

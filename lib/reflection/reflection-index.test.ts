@@ -60,6 +60,7 @@ describe("createReflectionIndex", () => {
       "google/protobuf/duration.proto",
       "google/protobuf/timestamp.proto",
       "google/rpc/code.proto",
+      "mesh/auth/v1/options.proto",
       "mesh/chaos/v1/fault.proto",
       "mesh/health/v1/status.proto",
     ]);
@@ -74,7 +75,8 @@ describe("createReflectionIndex", () => {
   });
 
   it.each([
-    ["google.protobuf.MethodOptions", [72295728]],
+    // google.api.http, and mesh.auth.v1.access (who may call a method through the gateway).
+    ["google.protobuf.MethodOptions", [51001, 72295728]],
     ["google.protobuf.FileOptions", []],
     ["nope.Message", undefined],
   ])("lists the extension numbers of %s", (extendee, numbers) => {

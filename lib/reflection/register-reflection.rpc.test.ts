@@ -176,7 +176,8 @@ describe.each([
     expect(fileNames(byExtension)[0]).toBe("google/api/annotations.proto");
     expect(numbers?.messageResponse).toMatchObject({
       case: "allExtensionNumbersResponse",
-      value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [72295728] },
+      // google.api.http, and mesh.auth.v1.access (who may call a method through the gateway).
+      value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [51001, 72295728] },
     });
   });
 

@@ -1,17 +1,6 @@
 import { Code } from "@connectrpc/connect";
+import { httpStatusOf } from "../errors/http-status.ts";
 import type { HttpRequest, HttpResponse } from "./mesh-server.ts";
-
-/** Connect's HTTP status for each code (https://connectrpc.com/docs/protocol#error-codes). */
-const connectHttpStatus: Partial<Record<Code, number>> = {
-  [Code.Canceled]: 499,
-  [Code.InvalidArgument]: 400,
-  [Code.DeadlineExceeded]: 504,
-  [Code.NotFound]: 404,
-  [Code.ResourceExhausted]: 429,
-  [Code.Unimplemented]: 501,
-  [Code.Unavailable]: 503,
-  [Code.Internal]: 500,
-};
 
 function codeName(code: Code): string {
   return Code[code]!.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
@@ -49,6 +38,6 @@ export function writeRpcError(req: HttpRequest, res: HttpResponse, code: Code, m
     return;
   }
   const json = JSON.stringify(error);
-  out.writeHead(connectHttpStatus[code] ?? 500, { "content-type": "application/json" });
+  out.writeHead(httpStatusOf(code), { "content-type": "application/json" });
   out.end(json);
 }

@@ -7,19 +7,27 @@ import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
 import { StatusService } from "../../gen/mesh/health/v1/status_pb.ts";
 import { infraUrls } from "../../test/infra-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "../../test/otlp-receiver.ts";
-import { startService, stopAllServices, type SpawnedService } from "../../test/spawn-service.ts";
+import { databaseUrlInSchema, startService, stopAllServices, type SpawnedService } from "../../test/spawn-service.ts";
+import { testKeyPrefix } from "../../test/test-redis.ts";
+import { createTestSchema, type TestSchema } from "../../test/test-schema.ts";
 
 let receiver: OtlpReceiver;
 let backend: SpawnedService;
+let db: TestSchema;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  const { databaseUrl, redisUrl } = infraUrls();
+  const { redisUrl } = infraUrls();
+  // Its own schema and key prefixes: the outbox relay and the data-events queue see only this file's writes.
+  db = await createTestSchema("tracing");
+  const prefix = testKeyPrefix("tracing");
   backend = await startService({
     name: "backend",
     env: {
       INSTANCE_ID: "backend-traced",
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: databaseUrlInSchema(db.databaseUrl, db.schema),
+      QUEUE_KEY_PREFIX: `${prefix}queue:`,
+      CACHE_KEY_PREFIX: `${prefix}data:`,
       REDIS_URL: redisUrl,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
@@ -32,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAllServices();
   await receiver.close();
+  await db.drop();
 });
 
 describe("tracing a backend process", () => {

@@ -20,6 +20,8 @@ const controlConfigSchema = z.object({
   MESH_DEMO: env.bool(false),
   /** The gateway load tests go through. */
   GATEWAY_URL: env.url(["http", "https"]).default("http://127.0.0.1:8080"),
+  /** Sent as `authorization: Bearer …` by load tests, when the gateway checks tokens. */
+  LOAD_TEST_BEARER_TOKEN: z.string().min(1).max(8192).optional(),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   /** Policies and the mesh event log live here, in the `control` schema. */
   DATABASE_URL: env.url(["postgres", "postgresql"]),

@@ -136,7 +136,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       }),
     );
   }
-  const loadTests = createLoadTestRunner({ pool, events, logger, gatewayUrl: config.GATEWAY_URL });
+  const loadTests = createLoadTestRunner({ pool, events, logger, gatewayUrl: config.GATEWAY_URL, bearerToken: config.LOAD_TEST_BEARER_TOKEN });
   const service = await startMeshService({
     service: "control",
     instanceId: config.INSTANCE_ID,

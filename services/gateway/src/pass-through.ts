@@ -1,9 +1,20 @@
+import type { ServerResponse } from "node:http";
 import http2 from "node:http2";
-import { Code } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { propagation, type TextMapSetter } from "@opentelemetry/api";
+import { toConnectError } from "../../../lib/errors/connect-errors.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
 import type { HttpRequest, HttpResponse } from "../../../lib/server/mesh-server.ts";
-import { writeRpcError } from "../../../lib/server/rpc-error-response.ts";
-import type { Upstream } from "./upstream.ts";
+import { writeRpcError } from "./edge/rpc-error.ts";
+import { inRpcSpan } from "./pass-through/rpc-span.ts";
+import { protocolOf, type RpcProtocol } from "./pass-through/rpc-protocol.ts";
+import { exchangeStream } from "./pass-through/stream-exchange.ts";
+import { exchangeUnary, type BufferedResponse } from "./pass-through/upstream-exchange.ts";
+import type { AttemptOutcome } from "./resilience/attempt-outcome.ts";
+import type { CallRunner } from "./resilience/call-runner.ts";
+import { requestedTimeoutMs } from "./transcode/deadline.ts";
+import type { UpstreamDirectory } from "./upstreams/upstream-directory.ts";
 
 /** Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
 const hopByHop = new Set([
@@ -17,7 +28,10 @@ const hopByHop = new Set([
   "te",
 ]);
 
-function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+/** Request headers replaced per attempt: the deadline left for that attempt. */
+const deadlineHeaders = new Set(["grpc-timeout", "connect-timeout-ms"]);
+
+export function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || name.startsWith(":") || hopByHop.has(name)) continue;
@@ -26,9 +40,21 @@ function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHead
   return out;
 }
 
+const headerSetter: TextMapSetter<http2.OutgoingHttpHeaders> = { set: (carrier, key, value) => (carrier[key] = value) };
+
 export interface PassThroughOptions {
-  /** Picks the upstream for a fully-qualified RPC service name; services not in the map are not proxied. */
-  routes: ReadonlyMap<string, () => Upstream>;
+  /** The RPC services the pass-through serves; any other path is left to the next handler. */
+  services: readonly DescService[];
+  directory: Pick<UpstreamDirectory, "poolFor">;
+  runner: CallRunner;
+  /** Throws Unauthenticated or PermissionDenied for a caller who may not call `method`. */
+  authorize(req: HttpRequest, method: DescMethod): void;
+  /** Headers the gateway adds to every upstream request: its service credential and the verified caller. */
+  upstreamHeaders(req: HttpRequest): Readonly<Record<string, string>>;
+  /** Largest request body of a unary call. @default 10 MiB */
+  maxBodyBytes?: number;
+  /** Largest unary response held for judging. @default 64 MiB */
+  maxResponseBytes?: number;
   logger: Logger;
 }
 
@@ -38,65 +64,129 @@ export function rpcServiceOf(url: string | undefined): string | undefined {
   return /^\/([A-Za-z_][\w.]*)\/[A-Za-z_]\w*$/.exec(path)?.[1];
 }
 
+/** Reads a whole request body, refusing more than `maxBytes` with ResourceExhausted. */
+function readBody(req: HttpRequest, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.pause();
+        reject(new ConnectError(`the request body is larger than ${maxBytes} bytes`, Code.ResourceExhausted));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once("error", () => reject(new ConnectError("the caller went away while sending", Code.Canceled)));
+    req.once("close", () => {
+      if (!req.readableEnded) reject(new ConnectError("the caller went away while sending", Code.Canceled));
+    });
+  });
+}
+
+function writeBuffered(res: HttpResponse, response: BufferedResponse): void {
+  const out = res as ServerResponse;
+  if (out.writableEnded || out.destroyed) return;
+  out.writeHead(response.status, forwardable(response.headers) as import("node:http").OutgoingHttpHeaders);
+  if (response.body.length > 0) out.write(response.body);
+  if (response.trailers) out.addTrailers(forwardable(response.trailers) as import("node:http").OutgoingHttpHeaders);
+  out.end();
+}
+
 /**
- * Proxies Connect, gRPC and gRPC-Web calls byte for byte: when client and upstream speak the same protocol
- * there is nothing to translate. Headers (deadlines, trace context, metadata) and trailers pass through; a
- * caller that goes away cancels the upstream stream.
+ * Proxies Connect, gRPC and gRPC-Web calls byte for byte (when client and upstream speak the same protocol
+ * there is nothing to translate) through the same balancing and resilience as the REST side:
+ * - unary calls are held whole (request and response), so that an attempt that failed can be judged and
+ *   sent again to another instance before the caller sees anything;
+ * - streams are piped as they flow: balanced, through the instance's bulkhead and breaker, sent once.
+ * Headers (trace context, metadata) and trailers pass through; the deadline sent upstream is what is left
+ * for the attempt; a caller that goes away cancels the upstream stream.
  */
 export function createPassThrough(options: PassThroughOptions) {
-  const { routes, logger } = options;
-  return function passThrough(req: HttpRequest, res: HttpResponse): boolean {
-    const service = rpcServiceOf(req.url);
-    const pick = service === undefined ? undefined : routes.get(service);
-    if (!pick) return false;
-    const upstream = pick();
+  const { directory, runner, logger } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+  const methods = new Map<string, DescMethod>();
+  for (const service of options.services) for (const method of service.methods) methods.set(`/${service.typeName}/${method.name}`, method);
+
+  function attemptHeaders(req: HttpRequest, protocol: RpcProtocol, timeoutMs: number | undefined): http2.OutgoingHttpHeaders {
     const headers = forwardable(req.headers);
+    for (const name of deadlineHeaders) delete headers[name];
     headers[":method"] = req.method ?? "POST";
     headers[":path"] = req.url ?? "/";
-    if (String(req.headers["content-type"] ?? "").startsWith("application/grpc")) headers.te = "trailers";
-
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = upstream.session().request(headers);
-    } catch (err) {
-      logger.warn({ err, upstream: upstream.url }, "upstream request failed");
-      writeRpcError(req, res, Code.Unavailable, "no upstream instance is reachable");
-      return true;
+    if (protocol === "grpc") headers.te = "trailers";
+    if (timeoutMs !== undefined) {
+      if (protocol === "connect") headers["connect-timeout-ms"] = String(timeoutMs);
+      else headers["grpc-timeout"] = `${Math.min(timeoutMs, 99_999_999)}m`;
     }
-    const out = res as import("node:http").ServerResponse;
-    stream.on("response", (responseHeaders) => {
-      const status = Number(responseHeaders[":status"] ?? 502);
-      out.writeHead(status, forwardable(responseHeaders) as import("node:http").OutgoingHttpHeaders);
+    Object.assign(headers, options.upstreamHeaders(req));
+    return headers;
+  }
+
+  async function serve(req: HttpRequest, res: HttpResponse, rpcService: string, method: DescMethod): Promise<void> {
+    options.authorize(req, method);
+    const pool = directory.poolFor(rpcService);
+    if (!pool) throw new ConnectError(`no instance of ${rpcService} is known`, Code.Unavailable);
+    const protocol = protocolOf(req.headers["content-type"]);
+    const timeoutMs = requestedTimeoutMs(req.headers);
+    const abort = new AbortController();
+    res.once("close", () => {
+      if (!(res as ServerResponse).writableFinished) abort.abort();
     });
-    stream.on("trailers", (trailers) => {
-      out.addTrailers(forwardable(trailers) as import("node:http").OutgoingHttpHeaders);
-    });
-    stream.on("data", (chunk: Buffer) => out.write(chunk));
-    // An upstream that dies mid-call ends its stream without a response (or resets it after one): the caller
-    // must hear Unavailable in its protocol, not an empty 200 or a clean end of a half answer.
-    const endWithoutAnswer = () => {
-      if (!out.headersSent) writeRpcError(req, res, Code.Unavailable, "the upstream instance went away before answering");
-      else if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) out.destroy();
-      else out.end();
+    const unary = method.methodKind === "unary" && !String(req.headers["content-type"] ?? "").startsWith("application/connect+");
+    const spec = {
+      pool,
+      rpcService,
+      method,
+      route: `/${rpcService}/${method.name}`,
+      resendable: unary,
+      idempotencyKey: req.headers["idempotency-key"] !== undefined,
+      timeoutMs,
+      signal: abort.signal,
+      streaming: !unary,
     };
-    stream.on("end", endWithoutAnswer);
-    stream.on("close", () => {
-      if (!out.writableEnded) endWithoutAnswer();
-    });
-    stream.on("error", (err) => {
-      logger.warn({ err: { message: err.message }, upstream: upstream.url }, "upstream stream failed");
-      if (!out.headersSent) writeRpcError(req, res, Code.Unavailable, "the upstream instance is unreachable");
-      else out.destroy();
-    });
-    req.on("data", (chunk: Buffer) => {
-      if (!stream.write(chunk)) {
-        req.pause();
-        stream.once("drain", () => req.resume());
+    let outcome: AttemptOutcome<unknown>;
+    if (unary) {
+      const body = await readBody(req, maxBodyBytes);
+      outcome = await runner.run<BufferedResponse | ConnectError>(spec, ({ endpoint, signal, timeoutMs: attemptMs, traceContext }) => {
+        const headers = attemptHeaders(req, protocol, attemptMs);
+        propagation.inject(traceContext, headers, headerSetter);
+        return exchangeUnary(endpoint.upstream, headers, body, protocol, signal, maxResponseBytes);
+      });
+      if (!(outcome.value instanceof ConnectError)) {
+        writeBuffered(res, outcome.value as BufferedResponse);
+        return;
       }
-    });
-    req.on("end", () => stream.end());
-    out.on("close", () => {
-      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    } else {
+      outcome = await runner.run<"piped" | ConnectError>(spec, ({ endpoint, signal, timeoutMs: attemptMs, traceContext }) => {
+        const headers = attemptHeaders(req, protocol, attemptMs);
+        propagation.inject(traceContext, headers, headerSetter);
+        return exchangeStream(endpoint.upstream, headers, req, res, protocol, signal, maxBodyBytes);
+      });
+      if (!(outcome.value instanceof ConnectError)) return;
+    }
+    const error = outcome.value as ConnectError;
+    if (error.code === Code.Unavailable && error.cause !== undefined) logger.warn({ err: { message: String((error.cause as Error)?.message ?? error.cause) }, rpc: spec.route }, "upstream unreachable");
+    writeRpcError(req, res, error);
+  }
+
+  return function passThrough(req: HttpRequest, res: HttpResponse): boolean {
+    const path = (req.url ?? "").split("?")[0]!;
+    const rpcService = rpcServiceOf(path);
+    const method = methods.get(path);
+    if (rpcService === undefined || method === undefined) return false;
+    void inRpcSpan(req.headers, rpcService, method.name, async (span) => {
+      try {
+        await serve(req, res, rpcService, method);
+      } catch (err) {
+        const error = toConnectError(err);
+        span.error(error);
+        if (error.code === Code.Internal || error.code === Code.Unknown) logger.warn({ err: error.cause ?? error, path }, "RPC pass-through failed");
+        const headers = error.metadata.get("www-authenticate");
+        writeRpcError(req, res, error, headers ? { "www-authenticate": headers } : {});
+      }
     });
     return true;
   };

@@ -26,6 +26,8 @@ export interface LoadTestRunnerDeps {
   logger: Logger;
   /** Base URL of the gateway the tests go through. */
   gatewayUrl: string;
+  /** Sent as a bearer token with every request, for a gateway that checks tokens. */
+  bearerToken?: string | undefined;
 }
 
 export interface LoadTestRunner {
@@ -86,7 +88,8 @@ function toLoadTest(row: LoadTestRow): LoadTest {
   });
 }
 
-function workerSpecOf(spec: LoadTestSpec, gatewayUrl: string): WorkerSpec {
+function workerSpecOf(spec: LoadTestSpec, gatewayUrl: string, bearerToken: string | undefined): WorkerSpec {
+  const auth: Record<string, string> = bearerToken === undefined ? {} : { authorization: `Bearer ${bearerToken}` };
   const base = {
     concurrency: spec.concurrency,
     requestsPerSecond: spec.requestsPerSecond,
@@ -100,7 +103,7 @@ function workerSpecOf(spec: LoadTestSpec, gatewayUrl: string): WorkerSpec {
       ...base,
       url: new URL(path, gatewayUrl).toString(),
       method: method.toUpperCase(),
-      headers: hasBody ? { "content-type": "application/json" } : {},
+      headers: hasBody ? { ...auth, "content-type": "application/json" } : auth,
       body: hasBody ? JSON.stringify(toJson(ValueSchema, body)) : undefined,
       protocol: "http",
     };
@@ -110,7 +113,7 @@ function workerSpecOf(spec: LoadTestSpec, gatewayUrl: string): WorkerSpec {
     ...base,
     url: new URL(`/${rpc.method}`, gatewayUrl).toString(),
     method: "POST",
-    headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+    headers: { ...auth, "content-type": "application/json", "connect-protocol-version": "1" },
     body: JSON.stringify(rpc.request ?? {}),
     protocol: "connect",
   };
@@ -151,7 +154,7 @@ export function createLoadTestRunner(deps: LoadTestRunnerDeps): LoadTestRunner {
         LoadTestState.RUNNING,
         startTime,
       ]);
-      const worker = new Worker(new URL("./load-worker.ts", import.meta.url), { workerData: workerSpecOf(spec, deps.gatewayUrl) });
+      const worker = new Worker(new URL("./load-worker.ts", import.meta.url), { workerData: workerSpecOf(spec, deps.gatewayUrl, deps.bearerToken) });
       let stopped = false;
       const listeners = new Set<(test: LoadTest) => void>();
       const finished = new Promise<void>((resolve) => {

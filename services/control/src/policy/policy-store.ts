@@ -5,7 +5,7 @@ import type pg from "pg";
 import { EventType } from "../../../../gen/mesh/control/v1/events_pb.ts";
 import { ServicePolicySchema, type ServicePolicy } from "../../../../gen/mesh/control/v1/policy_pb.ts";
 import type { EventLog } from "../events/event-log.ts";
-import { defaultPolicy, withDefaults } from "./policy-defaults.ts";
+import { defaultPolicy, withDefaults } from "../../../../lib/policy/policy-defaults.ts";
 
 export interface PolicyStore {
   /** The stored policy with defaults filled in, or the defaults (version 0). */

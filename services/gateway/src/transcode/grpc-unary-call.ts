@@ -3,6 +3,7 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { base64Decode, BinaryReader } from "@bufbuild/protobuf/wire";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
+import { markNotReached } from "../resilience/attempt-outcome.ts";
 import type { Upstream } from "../upstream.ts";
 
 /** Largest response message accepted from an upstream. */
@@ -11,7 +12,7 @@ const maxResponseBytes = 64 * 1024 * 1024;
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY } = http2.constants;
 
 /** gRPC's mapping of HTTP statuses that are not 200 (https://github.com/grpc/grpc/blob/master/doc/http-grpc-status-mapping.md). */
-function codeOfHttpStatus(status: number): Code {
+export function codeOfHttpStatus(status: number): Code {
   switch (status) {
     case 400:
       return Code.Internal;
@@ -136,11 +137,14 @@ export function grpcUnaryCall<I extends DescMessage, O extends DescMessage>(
       return;
     }
     let stream: http2.ClientHttp2Stream;
+    let connected = false;
     try {
       const session = upstream.session();
+      connected = !session.connecting;
+      if (!connected) session.once("connect", () => (connected = true));
       stream = session.request(requestHeaders);
     } catch (err) {
-      reject(new ConnectError("the upstream is unreachable", Code.Unavailable, undefined, undefined, err));
+      reject(markNotReached(new ConnectError("the upstream is unreachable", Code.Unavailable, undefined, undefined, err)));
       return;
     }
     let settled = false;
@@ -180,13 +184,16 @@ export function grpcUnaryCall<I extends DescMessage, O extends DescMessage>(
       chunks.push(chunk);
     });
     stream.on("error", (err) => {
-      finish(new ConnectError("the upstream is unreachable", Code.Unavailable, undefined, undefined, err));
+      const error = new ConnectError("the upstream is unreachable", Code.Unavailable, undefined, undefined, err);
+      // Before the connection was up, or refused by the server: the request never reached the upstream.
+      finish(!connected || stream.rstCode === NGHTTP2_REFUSED_STREAM ? markNotReached(error) : error);
     });
     stream.on("close", () => {
       if (settled) return;
       if (!responseHeaders) {
         const code = stream.rstCode === NGHTTP2_NO_ERROR ? Code.Unavailable : codeOfResetStream(stream.rstCode);
-        finish(new ConnectError("the upstream closed the stream without an answer", code, undefined, undefined, new Error(`RST_STREAM ${stream.rstCode}`)));
+        const error = new ConnectError("the upstream closed the stream without an answer", code, undefined, undefined, new Error(`RST_STREAM ${stream.rstCode}`));
+        finish(!connected || stream.rstCode === NGHTTP2_REFUSED_STREAM ? markNotReached(error) : error);
         return;
       }
       finish(...settle(method, responseHeaders, trailers, chunks, received));

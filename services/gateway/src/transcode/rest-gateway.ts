@@ -1,20 +1,23 @@
-import { createRegistry, type DescFile, type DescService, type FileRegistry } from "@bufbuild/protobuf";
+import { createRegistry, type DescFile, type DescMethod, type DescService, type FileRegistry } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import { file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
 import type { GatewayConfig } from "../config.ts";
-import type { Upstream } from "../upstream.ts";
+import type { HttpRequest } from "../../../../lib/server/mesh-server.ts";
 import { createCommentIndex } from "./comments.ts";
 import { createOpenApiDocument } from "./openapi.ts";
 import { createRouteTable } from "./route-table.ts";
 import { createTranscoder } from "./transcoder.ts";
-import { createUpstreamTransport } from "./upstream-transport.ts";
 
 export interface RestGatewayOptions {
   /** The services REST routes lead to. */
   services: readonly DescService[];
-  /** The upstream for one call to `service`; undefined when none serves it. */
-  pickUpstream(service: DescService): Upstream | undefined;
+  /** The transport for one call to `service` (balanced and resilient); undefined when none serves it. */
+  transportFor(service: DescService): Transport | undefined;
+  /** Refuses callers who may not call a method (see TranscoderOptions.authorize). */
+  authorize?: (req: HttpRequest, method: DescMethod) => void;
+  /** Largest request body: the smaller of this and TRANSCODE_MAX_BODY_BYTES applies. */
+  maxBodyBytes?: number;
   /** Services whose procedure paths belong to the RPC protocols (see TranscoderOptions.isRpcService). */
   rpcServices: ReadonlySet<string>;
   /** Descriptor sets whose types may appear in google.protobuf.Any and error details. */
@@ -24,7 +27,6 @@ export interface RestGatewayOptions {
   config: Pick<
     GatewayConfig,
     | "MESH_VERSION"
-    | "TRANSCODE_UPSTREAM_PROTOCOL"
     | "TRANSCODE_UNKNOWN_QUERY_PARAMS"
     | "TRANSCODE_UNKNOWN_JSON_FIELDS"
     | "TRANSCODE_MAX_BODY_BYTES"
@@ -49,8 +51,8 @@ function withDependencies(files: Iterable<DescFile>): DescFile[] {
 
 /**
  * The gateway's REST side, as an `httpHandlers` entry: the route table of the services' `google.api.http`
- * rules (throws RouteTableError listing conflicts), one upstream transport per upstream instance, and
- * `/openapi.json` from the same table.
+ * rules (throws RouteTableError listing conflicts), calls through the transports the gateway gives (the
+ * balanced, resilient path shared with the pass-through), and `/openapi.json` from the same table.
  */
 export function createRestGateway(options: RestGatewayOptions) {
   const { config, logger } = options;
@@ -61,26 +63,15 @@ export function createRestGateway(options: RestGatewayOptions) {
     ...options.descriptorSets,
   );
   const comments = createCommentIndex(options.commentSets.flatMap((set) => [...set.files].map((f) => f.proto)));
-  const transports = new WeakMap<Upstream, Transport>();
-  const transportOf = (upstream: Upstream) => {
-    let transport = transports.get(upstream);
-    if (!transport) {
-      transport = createUpstreamTransport(upstream, config.TRANSCODE_UPSTREAM_PROTOCOL);
-      transports.set(upstream, transport);
-    }
-    return transport;
-  };
   logger.info({ routes: routes.routes.length }, "REST routes ready");
   return createTranscoder({
     routes,
     registry,
     logger,
-    transportFor(service) {
-      const upstream = options.pickUpstream(service);
-      return upstream && transportOf(upstream);
-    },
+    transportFor: (service) => options.transportFor(service),
+    authorize: options.authorize,
     isRpcService: (name) => options.rpcServices.has(name),
-    maxBodyBytes: config.TRANSCODE_MAX_BODY_BYTES,
+    maxBodyBytes: Math.min(config.TRANSCODE_MAX_BODY_BYTES, options.maxBodyBytes ?? Infinity),
     unknownQueryParams: config.TRANSCODE_UNKNOWN_QUERY_PARAMS,
     unknownJsonFields: config.TRANSCODE_UNKNOWN_JSON_FIELDS,
     deadline: { defaultMs: config.TRANSCODE_DEFAULT_TIMEOUT_MS, maxMs: config.TRANSCODE_MAX_TIMEOUT_MS },

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
-import type { DescMethodServerStreaming, DescMethodUnary, DescService, Message, Registry } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import type { DescMethod, DescMethodServerStreaming, DescMethodUnary, DescService, Message, Registry } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type Transport } from "@connectrpc/connect";
 import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { invalidArgument, toConnectError } from "../../../../lib/errors/connect-errors.ts";
@@ -14,6 +14,7 @@ import { buildRequest } from "./request-builder.ts";
 import { encodeResponse } from "./response-body.ts";
 import { isFinished, writeBody, writeRestError } from "./rest-response.ts";
 import type { RouteTable } from "./route-table.ts";
+import { restRouteKey } from "./resilient-transport.ts";
 import { inRestSpan, type RestSpan } from "./rest-span.ts";
 import { streamFormatOf, writeServerStream } from "./stream-writer.ts";
 
@@ -41,6 +42,11 @@ export interface TranscoderOptions {
   emitDefaults?: boolean;
   /** The OpenAPI document served at `GET /openapi.json`, built on first request. */
   openApi?: () => object;
+  /**
+   * Throws (Unauthenticated, PermissionDenied) when the request's caller may not call the route's method;
+   * runs after the route matched, before the body is read.
+   */
+  authorize?: (req: HttpRequest, method: DescMethod) => void;
 }
 
 const headerSetter: TextMapSetter<Headers> = { set: (carrier, key, value) => carrier.set(key, value) };
@@ -48,7 +54,7 @@ const headerSetter: TextMapSetter<Headers> = { set: (carrier, key, value) => car
 const procedurePath = /^\/([A-Za-z_][\w.]*)\/[A-Za-z_]\w*$/;
 
 /** True for requests that speak an RPC protocol: they go to the pass-through or the gateway's own router. */
-function isRpcRequest(req: HttpRequest, path: string, isRpcService: (name: string) => boolean): boolean {
+export function isRpcRequest(req: HttpRequest, path: string, isRpcService: (name: string) => boolean): boolean {
   const service = procedurePath.exec(path)?.[1];
   if (service === undefined) return false;
   if (isRpcService(service)) return true;
@@ -96,6 +102,7 @@ export function createTranscoder(options: TranscoderOptions) {
     if (match.kind === "bad-path") throw invalidArgument("path", "the path has a malformed percent-encoding or is not UTF-8");
     const { route } = match;
     span.route(route.label);
+    options.authorize?.(req, route.method);
     const transport = options.transportFor(route.service);
     if (!transport) throw new ConnectError(`no upstream serves ${route.service.typeName}`, Code.Unavailable);
 
@@ -116,14 +123,15 @@ export function createTranscoder(options: TranscoderOptions) {
     });
 
     const rpc = route.method;
+    const contextValues = createContextValues().set(restRouteKey, route.label);
     if (rpc.methodKind === "unary") {
-      const response = await transport.unary(rpc as DescMethodUnary, abort.signal, timeoutMs, headers, input);
+      const response = await transport.unary(rpc as DescMethodUnary, abort.signal, timeoutMs, headers, input, contextValues);
       const encoded = encodeResponse(route, response.message as Message, jsonSettings);
       writeBody(res, 200, encoded.contentType, encoded.body, metadataHeaders(response.header, response.trailer), requestId);
       return;
     }
     if (rpc.methodKind === "server_streaming") {
-      const response = await transport.stream(rpc as DescMethodServerStreaming, abort.signal, timeoutMs, headers, createAsyncIterable([input]));
+      const response = await transport.stream(rpc as DescMethodServerStreaming, abort.signal, timeoutMs, headers, createAsyncIterable([input]), contextValues);
       const accept = req.headers.accept;
       await writeServerStream(res, route, response, { ...jsonSettings, requestId, format: streamFormatOf(accept) });
     }

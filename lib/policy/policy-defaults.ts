@@ -7,7 +7,7 @@ import {
   ServicePolicySchema,
   TimeoutPolicySchema,
   type ServicePolicy,
-} from "../../../../gen/mesh/control/v1/policy_pb.ts";
+} from "../../gen/mesh/control/v1/policy_pb.ts";
 
 /**
  * The policy with every unset field given its documented default (see policy.proto), so gateways and

@@ -1,0 +1,57 @@
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import { codeLabel } from "../resilience/gateway-metrics.ts";
+
+/** Connect's HTTP status for every code (https://connectrpc.com/docs/protocol#error-codes). */
+const connectHttpStatus: Readonly<Record<Code, number>> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+/**
+ * Answers an RPC with the gateway's own error in the caller's protocol (trailers-only for gRPC and
+ * gRPC-Web, an end-stream message for Connect streams, JSON with Connect's HTTP status for Connect unary),
+ * with extra response headers such as Retry-After or WWW-Authenticate.
+ */
+export function writeRpcError(req: HttpRequest, res: HttpResponse, error: ConnectError, headers: OutgoingHttpHeaders = {}): void {
+  const out = res as ServerResponse;
+  if (out.writableEnded || out.destroyed) return;
+  if (out.headersSent) {
+    out.destroy();
+    return;
+  }
+  const contentType = String(req.headers["content-type"] ?? "");
+  const message = error.rawMessage;
+  if (contentType.startsWith("application/grpc")) {
+    out.writeHead(200, { ...headers, "content-type": contentType, "grpc-status": String(error.code), "grpc-message": encodeURIComponent(message) });
+    out.end();
+    return;
+  }
+  const body = JSON.stringify({ code: codeLabel(error.code), message });
+  if (contentType.startsWith("application/connect+")) {
+    const json = Buffer.from(JSON.stringify({ error: JSON.parse(body) as unknown }));
+    const frame = Buffer.alloc(5);
+    frame.writeUInt8(0b10, 0);
+    frame.writeUInt32BE(json.length, 1);
+    out.writeHead(200, { ...headers, "content-type": contentType });
+    out.end(Buffer.concat([frame, json]));
+    return;
+  }
+  out.writeHead(connectHttpStatus[error.code] ?? 500, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  out.end(body);
+}
