@@ -25,7 +25,8 @@ export async function inRestSpan<T>(headers: IncomingHttpHeaders, method: string
   const handle: RestSpan = {
     route(label) {
       span.setAttribute("http.route", label);
-      if (!active) span.updateName(label);
+      // Named by route template, also when the HTTP instrumentation made the span.
+      span.updateName(label);
     },
     status(httpStatus) {
       span.setAttribute("http.response.status_code", httpStatus);
