@@ -8,6 +8,7 @@ import { startService, stopAllServices, type SpawnedService } from "../test/spaw
 
 const run = promisify(execFile);
 let control: SpawnedService;
+let gateway: SpawnedService;
 let backendPort: number;
 
 async function freeRange(count: number): Promise<number> {
@@ -67,6 +68,8 @@ beforeAll(async () => {
     () => json<StatusJson>("status"),
     (s) => s.instances.filter((i) => i.instance.state === "SERVING_STATE_SERVING").length === 2,
   );
+  // A gateway that finds the backends through the control plane's watch stream.
+  gateway = await startService({ name: "gateway", env: { INSTANCE_ID: "gateway-cli", CONTROL_URL: control.url } });
 }, 60_000);
 
 afterAll(async () => {
@@ -113,15 +116,36 @@ describe("mesh CLI against a running mesh", () => {
     expect(events.some((e) => /backend-2 exited \(code 1\); restarting/.test(e.message))).toBe(true);
   });
 
-  it("scale 2 → 3 → 1 with real processes", async () => {
+  it("scale 2 → 3 → 1 with real processes and no failed call during the scale-down", async () => {
     const up = await json<{ desiredReplicas: number; instances: unknown[] }>("scale", "backend", "3");
     expect(up.desiredReplicas).toBe(3);
     await eventually(
       () => json<StatusJson>("status"),
       (s) => s.instances.filter((i) => i.instance.state === "SERVING_STATE_SERVING").length === 3,
     );
+    const created = await fetch(`${gateway.url}/v1/items`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "scaled" }) });
+    expect(created.status).toBe(200);
+    const { item } = (await created.json()) as { item: { id: string } };
+
+    // Steady reads through the gateway while two of the three backends drain and stop.
+    let reading = true;
+    const outcomes = { ok: 0, failed: [] as number[] };
+    const readers = Array.from({ length: 4 }, async () => {
+      while (reading) {
+        const res = await fetch(`${gateway.url}/v1/items/${item.id}`).catch(() => undefined);
+        if (res?.status === 200) outcomes.ok++;
+        else outcomes.failed.push(res?.status ?? 0);
+        await res?.arrayBuffer();
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
     const down = await json<{ instances: Array<{ instanceId: string }> }>("scale", "backend", "1");
     expect(down.instances.map((i) => i.instanceId)).toEqual(["backend-1"]);
+    await new Promise((r) => setTimeout(r, 500));
+    reading = false;
+    await Promise.all(readers);
+    expect(outcomes.failed).toEqual([]);
+    expect(outcomes.ok).toBeGreaterThan(0);
     const status = await eventually(() => json<StatusJson>("status"), (s) => s.instances.length === 1);
     expect(status.instances.map((i) => i.instance.id)).toEqual(["backend-1"]);
   });
