@@ -1,27 +1,9 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import { httpStatusOf } from "../../../../lib/errors/http-status.ts";
 import { codeLabel } from "../resilience/gateway-metrics.ts";
 
-/** Connect's HTTP status for every code (https://connectrpc.com/docs/protocol#error-codes). */
-const connectHttpStatus: Readonly<Record<Code, number>> = {
-  [Code.Canceled]: 499,
-  [Code.Unknown]: 500,
-  [Code.InvalidArgument]: 400,
-  [Code.DeadlineExceeded]: 504,
-  [Code.NotFound]: 404,
-  [Code.AlreadyExists]: 409,
-  [Code.PermissionDenied]: 403,
-  [Code.ResourceExhausted]: 429,
-  [Code.FailedPrecondition]: 400,
-  [Code.Aborted]: 409,
-  [Code.OutOfRange]: 400,
-  [Code.Unimplemented]: 501,
-  [Code.Internal]: 500,
-  [Code.Unavailable]: 503,
-  [Code.DataLoss]: 500,
-  [Code.Unauthenticated]: 401,
-};
 
 /**
  * Answers an RPC with the gateway's own error in the caller's protocol (trailers-only for gRPC and
@@ -52,6 +34,6 @@ export function writeRpcError(req: HttpRequest, res: HttpResponse, error: Connec
     out.end(Buffer.concat([frame, json]));
     return;
   }
-  out.writeHead(connectHttpStatus[error.code] ?? 500, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  out.writeHead(httpStatusOf(error.code), { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   out.end(body);
 }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { httpStatusOf as httpStatusOfCode } from "../../../../lib/errors/http-status.ts";
 
 /**
  * A ConnectError that the REST edge answers with a given HTTP status instead of the code's usual one: the
@@ -38,31 +39,9 @@ export function httpError(
   return new HttpStatusError(status, code, message, headers, closeConnection);
 }
 
-/**
- * HTTP status for each code, as grpc-gateway, Vanguard and Connect map them
- * (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
- */
-const statusByCode: Readonly<Record<Code, number>> = {
-  [Code.Canceled]: 499,
-  [Code.Unknown]: 500,
-  [Code.InvalidArgument]: 400,
-  [Code.DeadlineExceeded]: 504,
-  [Code.NotFound]: 404,
-  [Code.AlreadyExists]: 409,
-  [Code.PermissionDenied]: 403,
-  [Code.ResourceExhausted]: 429,
-  [Code.FailedPrecondition]: 400,
-  [Code.Aborted]: 409,
-  [Code.OutOfRange]: 400,
-  [Code.Unimplemented]: 501,
-  [Code.Internal]: 500,
-  [Code.Unavailable]: 503,
-  [Code.DataLoss]: 500,
-  [Code.Unauthenticated]: 401,
-};
 
 /** The HTTP status a REST client gets for an error. */
 export function httpStatusOf(err: ConnectError): number {
   if (isHttpStatusError(err)) return err.httpStatus;
-  return statusByCode[err.code] ?? 500;
+  return httpStatusOfCode(err.code);
 }
