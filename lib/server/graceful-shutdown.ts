@@ -1,5 +1,16 @@
 import type { Logger } from "../logging/create-logger.ts";
 
+/** Resolves once pino has written out what it buffered (its destination is asynchronous), at most 1 s. */
+export function flushed(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export interface ShutdownStep {
   /** For the log line. */
   name: string;
@@ -41,7 +52,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
       }
     }
     logger.info("stopped");
-    logger.flush?.();
+    await flushed(logger);
   }
 
   const shutdown: Shutdown = {
@@ -55,8 +66,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   const forceExit = (signal: NodeJS.Signals) => () => {
     logger.warn({ signal }, "second signal: exiting now");
-    logger.flush?.();
-    target.exit(1);
+    void flushed(logger).then(() => target.exit(1));
   };
   for (const signal of signals) {
     target.once(signal, () => {

@@ -2,7 +2,7 @@ import { ConfigError } from "../config/load-config.ts";
 import { InfraError } from "../infra/infra-error.ts";
 import { createLogger, type Logger } from "../logging/create-logger.ts";
 import { shutdownTelemetry } from "../telemetry/bootstrap-telemetry.ts";
-import { installShutdown } from "./graceful-shutdown.ts";
+import { flushed, installShutdown } from "./graceful-shutdown.ts";
 
 interface ProcessConfig {
   INSTANCE_ID: string;
@@ -46,7 +46,7 @@ export async function runService<C extends ProcessConfig>(options: RunServiceOpt
   } catch (err) {
     const message = err instanceof InfraError ? err.describe() : err instanceof Error ? err.message : String(err);
     logger.fatal({ err }, `${options.name} failed to start`);
-    logger.flush();
+    await flushed(logger);
     console.error(`${options.name}: failed to start: ${message}`);
     process.exit(1);
   }

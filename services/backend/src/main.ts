@@ -1,3 +1,4 @@
+import { flushed } from "../../../lib/server/graceful-shutdown.ts";
 import { runService } from "../../../lib/server/run-service.ts";
 import { startBackend } from "./backend.ts";
 import { readBackendConfig } from "./config.ts";
@@ -10,8 +11,7 @@ await runService({
       logger,
       exit(code) {
         logger.fatal({ code }, "crash fault: exiting");
-        logger.flush();
-        process.exit(code);
+        void flushed(logger).then(() => process.exit(code));
       },
     }),
 });
