@@ -1,14 +1,24 @@
 # One image for every connect-mesh service; the command picks the service.
 #   docker build -t connect-mesh .
-#   docker run connect-mesh services/backend/src/main.ts
-FROM node:24-slim
+#   docker run -e PORT=4001 ... connect-mesh --import ./services/backend/src/telemetry.ts services/backend/src/main.ts
+
+# Build stage: production dependencies only (the Node 24 runtime comes from the base image, not npm).
+FROM node:24-slim AS deps
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# Runtime stage: sources and production node_modules, run as the unprivileged `node` user.
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
 COPY gen ./gen
 COPY lib ./lib
 COPY services ./services
+COPY scripts/healthcheck.ts ./scripts/healthcheck.ts
 USER node
-# Node 24 runs the TypeScript sources directly (type stripping); the telemetry preload is chosen per service.
+# Node 24 runs the TypeScript sources directly (type stripping). Healthy means grpc.health.v1 says SERVING.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["node", "scripts/healthcheck.ts"]
 ENTRYPOINT ["node"]
