@@ -51,7 +51,7 @@ describe("a REST call through the gateway", () => {
     const callerSpan = "00f067aa0ba902b7";
     const created = await fetch(`${gateway.url}/v1/items`, {
       method: "POST",
-      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${callerSpan}-01` },
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${callerSpan}-01`, "x-request-id": "req-through-gateway" },
       body: JSON.stringify({ name: "traced through the gateway" }),
     });
     expect(created.status).toBe(200);
@@ -65,6 +65,7 @@ describe("a REST call through the gateway", () => {
     const gatewayServer = byService(inTrace, "gateway").find((s) => s.kind === 2);
     expect(gatewayServer?.parentSpanId).toBe(callerSpan);
     expect(gatewayServer?.name).toBe("POST /v1/items");
+    expect(gatewayServer?.attributes["mesh.request_id"]).toBe("req-through-gateway");
 
     const attempt = byService(inTrace, "gateway").find((s) => s.kind === 3 && s.attributes["mesh.attempt"] === 1);
     expect(attempt).toBeDefined();

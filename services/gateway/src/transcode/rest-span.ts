@@ -22,6 +22,9 @@ export async function inRestSpan<T>(headers: IncomingHttpHeaders, method: string
   const active = trace.getActiveSpan();
   const parent = active ? context.active() : propagation.extract(context.active(), headers, getter);
   const span = active ?? trace.getTracer("connect-mesh").startSpan(`${method} REST`, { kind: SpanKind.SERVER }, parent);
+  const requestId = headers["x-request-id"];
+  // Lets Jaeger find the trace of a request by the id the caller sees in its response.
+  if (typeof requestId === "string" && requestId !== "") span.setAttribute("mesh.request_id", requestId);
   const handle: RestSpan = {
     route(label) {
       span.setAttribute("http.route", label);
