@@ -12,6 +12,7 @@ type Service = { build?: string; image?: string; healthcheck?: { test: string[] 
 
 describe("docker-compose.yml", () => {
   const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, Service> };
+  // `.ci/run` also runs `docker compose config` (or Debian's docker-compose) on it.
   const services = compose.services;
 
   it("runs the whole stack", () => {
