@@ -31,26 +31,6 @@ const connectCodes: Readonly<Record<string, Code>> = {
   unauthenticated: Code.Unauthenticated,
 };
 
-/** Connect's codes for HTTP statuses of errors without a readable body (https://connectrpc.com/docs/protocol#http-to-error-code). */
-function connectCodeOfHttpStatus(status: number): Code {
-  switch (status) {
-    case 400:
-      return Code.Internal;
-    case 401:
-      return Code.Unauthenticated;
-    case 403:
-      return Code.PermissionDenied;
-    case 404:
-      return Code.Unimplemented;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return Code.Unavailable;
-    default:
-      return Code.Unknown;
-  }
-}
 
 function grpcStatus(value: string | string[] | undefined): Code | undefined | "missing" {
   if (value === undefined) return "missing";
@@ -95,7 +75,9 @@ export function responseCode(
       const error = JSON.parse(body?.toString("utf8") ?? "") as { code?: unknown };
       if (typeof error.code === "string" && error.code in connectCodes) return connectCodes[error.code];
     } catch {}
-    return connectCodeOfHttpStatus(status);
+    // Connect maps HTTP statuses of errors without a readable body as gRPC does
+    // (https://connectrpc.com/docs/protocol#http-to-error-code).
+    return codeOfHttpStatus(status);
   }
   if (status !== 200) return codeOfHttpStatus(status);
   let code = grpcStatus(trailers?.["grpc-status"]);
