@@ -31,7 +31,6 @@ const connectCodes: Readonly<Record<string, Code>> = {
   unauthenticated: Code.Unauthenticated,
 };
 
-
 function grpcStatus(value: string | string[] | undefined): Code | undefined | "missing" {
   if (value === undefined) return "missing";
   const n = Number(Array.isArray(value) ? value[0] : value);
