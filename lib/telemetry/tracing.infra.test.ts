@@ -81,10 +81,8 @@ describe("tracing a backend process", () => {
       { fault: { duration: durationFromMs(1000), spec: { case: "latency", value: { delay: durationFromMs(1) } } } },
       { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, "x-request-id": "req-43" } },
     );
-    const line = backend
-      .output()
-      .stdout.map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((record) => record.msg === "fault injected" && record.fault_id === fault?.id);
+    // pino writes asynchronously: the line may land just after the answer.
+    const line = JSON.parse(await backend.waitForLine(new RegExp(`"fault_id":"${fault?.id}"`))) as Record<string, unknown>;
     expect(line).toMatchObject({ trace_id: traceId, request_id: "req-43", service: "backend", instance: "backend-traced" });
     expect(line?.span_id).toMatch(/^[0-9a-f]{16}$/);
   });
@@ -117,7 +115,7 @@ describe("a backend with no OTLP endpoint", () => {
       { fault: { duration: durationFromMs(1000), spec: { case: "latency", value: { delay: durationFromMs(1) } } } },
       { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, "x-request-id": "req-44" } },
     );
-    const line = plain.logs().find((record) => record.msg === "fault injected" && record.fault_id === fault?.id);
+    const line = JSON.parse(await plain.waitForLine(new RegExp(`"fault_id":"${fault?.id}"`))) as Record<string, unknown>;
     expect(line).toMatchObject({ trace_id: traceId, request_id: "req-44" });
     await plain.stop();
   });
