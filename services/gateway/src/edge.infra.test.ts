@@ -329,6 +329,7 @@ describe("rate limits shared by two gateways through one Valkey", () => {
     }
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
+    await alone.waitForLine(/Valkey unavailable/); // pino writes asynchronously
     expect(alone.logs().filter((l) => String(l.msg).startsWith("Valkey unavailable"))).toHaveLength(1);
   });
 });
