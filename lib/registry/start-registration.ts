@@ -4,6 +4,7 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InstanceSchema, RegistryService } from "../../gen/mesh/control/v1/registry_pb.ts";
 import type { Logger } from "../logging/create-logger.ts";
+import { pause } from "../async/pause.ts";
 
 export interface RegistrationOptions {
   /** The control plane's base URL. */
@@ -28,19 +29,6 @@ export interface RegistrationOptions {
 export interface Registration {
   /** Stops heartbeating and deregisters (best effort, bounded by `timeoutMs`). */
   stop(timeoutMs?: number): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -92,7 +80,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
           waitMs = ceiling / 2 + Math.random() * (ceiling / 2);
         }
       }
-      await sleep(waitMs, stopped.signal);
+      await pause(waitMs, stopped.signal);
     }
   }
 

@@ -3,6 +3,7 @@ import { durationFromMillis } from "../proto/duration-from-millis.ts";
 import type pg from "pg";
 import type { Redis } from "ioredis";
 import { ConnectionState, DependencyStatusSchema, type DependencyStatus } from "../../gen/mesh/health/v1/status_pb.ts";
+import { raceSignal } from "../async/race-signal.ts";
 
 /** Measures one dependency for the status RPC. Never throws: a failure is reported in the result. */
 export type DependencyProbe = (signal: AbortSignal) => Promise<DependencyStatus>;
@@ -10,15 +11,6 @@ export type DependencyProbe = (signal: AbortSignal) => Promise<DependencyStatus>
 function describeFailure(err: unknown): string {
   const code = typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "";
   return code ? `unreachable (${code})` : "unreachable";
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** Pings PostgreSQL with `select 1` and reports the pool's counts. */
@@ -32,7 +24,7 @@ export function createPostgresProbe(pool: pg.Pool, poolSize: number): Dependency
     };
     const started = performance.now();
     try {
-      await raceAbort(pool.query("select 1"), signal);
+      await raceSignal(pool.query("select 1"), signal);
       return create(DependencyStatusSchema, {
         ...base,
         state: ConnectionState.CONNECTED,
@@ -49,9 +41,9 @@ export function createRedisProbe(redis: Redis): DependencyProbe {
   return async (signal) => {
     const started = performance.now();
     try {
-      await raceAbort(redis.ping(), signal);
+      await raceSignal(redis.ping(), signal);
       const latency = durationFromMillis(performance.now() - started);
-      const info = await raceAbort(redis.info("memory"), signal);
+      const info = await raceSignal(redis.info("memory"), signal);
       const used = /^used_memory:(\d+)/m.exec(info)?.[1];
       return create(DependencyStatusSchema, {
         state: ConnectionState.CONNECTED,

@@ -16,6 +16,7 @@ import {
 import { invalidArgument } from "../errors/connect-errors.ts";
 import type { TrafficSnapshot } from "../metrics/traffic-window.ts";
 import type { DependencyProbe } from "./dependency-probes.ts";
+import { pause } from "../async/pause.ts";
 
 export interface StatusDeps {
   service: string;
@@ -93,13 +94,7 @@ export function createStatusService(deps: StatusDeps): ServiceImpl<typeof Status
       const signal = deps.stop ? AbortSignal.any([ctx.signal, deps.stop]) : ctx.signal;
       while (!signal.aborted) {
         yield { status: await readStatus(deps, signal) };
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, intervalMs);
-          signal.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          }, { once: true });
-        });
+        await pause(intervalMs, signal);
       }
     },
   };

@@ -15,7 +15,7 @@ import { DependencyFaultError, type DependencyFaultGate } from "../faults/depend
 import type { Call } from "./call-context.ts";
 import type { DataMetrics } from "./data-metrics.ts";
 import { isConnectionFailure, isRetryableRead, isRetryableWrite } from "./db-errors.ts";
-import { raceSignal } from "./race-signal.ts";
+import { raceSignal } from "../../../../lib/async/race-signal.ts";
 
 /** Runs one statement on the unit of work's connection; `operation` names it in metrics and slow-query logs. */
 export type Query = <R extends pg.QueryResultRow = Record<string, unknown>>(

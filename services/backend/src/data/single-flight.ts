@@ -1,4 +1,4 @@
-import { raceSignal } from "./race-signal.ts";
+import { raceSignal } from "../../../../lib/async/race-signal.ts";
 
 export interface SingleFlight {
   /**

@@ -1,6 +1,7 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { Fault } from "../../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { faultApplies, type FaultRegistry } from "./fault-registry.ts";
+import { delay } from "../../../../lib/async/pause.ts";
 
 export type Dependency = "database" | "cache";
 
@@ -38,21 +39,6 @@ export interface DependencyFaultGate {
   pass(dependency: Dependency, procedure: string | undefined, signal: AbortSignal): Promise<void> | undefined;
 }
 
-function sleepWithSignal(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 function selects(fault: Fault, dependency: Dependency, procedure: string | undefined): boolean {
   if (fault.spec.case !== dependency) return false;
   if (procedure === undefined) return fault.methods.length === 0;
@@ -62,7 +48,7 @@ function selects(fault: Fault, dependency: Dependency, procedure: string | undef
 /** The data layer's view of the fault registry: `database` and `cache` faults act where the calls are made. */
 export function createDependencyFaultGate(faults: Pick<FaultRegistry, "list">, options: DependencyFaultGateOptions = {}): DependencyFaultGate {
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? sleepWithSignal;
+  const sleep = options.sleep ?? delay;
 
   async function apply(active: Fault[], dependency: Dependency, signal: AbortSignal): Promise<void> {
     let delay = 0;

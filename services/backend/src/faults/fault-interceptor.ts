@@ -2,28 +2,13 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Code as RpcCode } from "../../../../gen/google/rpc/code_pb.ts";
 import type { FaultRegistry } from "./fault-registry.ts";
+import { delay } from "../../../../lib/async/pause.ts";
 
 export interface FaultInterceptorOptions {
   /** A number in [0, 1). @default Math.random */
   random?: () => number;
   /** How long a hang lasts when the call has no deadline. @default 5 minutes */
   maxHangMs?: number;
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**
@@ -39,15 +24,15 @@ export function createFaultInterceptor(faults: FaultRegistry, options: FaultInte
     for (const fault of active) {
       const spec = fault.spec;
       if (spec.case === "hang" && hits(spec.value.rate)) {
-        await sleep(maxHangMs, req.signal);
+        await delay(maxHangMs, req.signal);
         throw new ConnectError("the call hung (fault injected)", Code.DeadlineExceeded);
       }
     }
     for (const fault of active) {
       const spec = fault.spec;
       if (spec.case === "latency" && hits(spec.value.rate)) {
-        const delay = durationMs(spec.value.delay!) + (spec.value.jitter ? random() * durationMs(spec.value.jitter) : 0);
-        await sleep(delay, req.signal);
+        const ms = durationMs(spec.value.delay!) + (spec.value.jitter ? random() * durationMs(spec.value.jitter) : 0);
+        await delay(ms, req.signal);
       }
     }
     for (const fault of active) {

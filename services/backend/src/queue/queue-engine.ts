@@ -8,6 +8,7 @@ import { decodeMessage, encodeBody, type PriorityLevel, type StoredMessage } fro
 import { defaultKeyPrefix, notifyChannel, queueKeys, queuesRegistryKey } from "./queue-keys.ts";
 import { parseLeaseToken, newNoncePrefix } from "./lease-token.ts";
 import { queueFiguresFromReply, type QueueFigures } from "./queue-figures.ts";
+import { pause } from "../../../../lib/async/pause.ts";
 
 export type { StoredMessage, PriorityLevel } from "./message-codec.ts";
 
@@ -162,19 +163,6 @@ function staleLease(tokens: readonly string[], index: number, what: string): Con
   );
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** The queue on Valkey: every state change is one Lua script of ./lua, run atomically. */
 export function createQueueEngine(redis: Redis, options: QueueEngineOptions = {}): QueueEngine {
   const prefix = options.keyPrefix ?? defaultKeyPrefix;
@@ -275,9 +263,9 @@ export function createQueueEngine(redis: Redis, options: QueueEngineOptions = {}
           const { messages, nextDue } = await leaseOnce(queue, leaseOptions.max, visibilityMs, leaseOptions.streamId);
           const remaining = deadline - performance.now();
           if (messages.length > 0 || remaining <= 0 || signal?.aborted) return messages;
-          let pause = Math.min(remaining, pollIntervalMs);
-          if (nextDue >= 0) pause = Math.min(pause, Math.max(1, nextDue - now()));
-          await Promise.race([sleep(pause, signal), ...(wake === undefined ? [] : [wake.woken])]);
+          let waitFor = Math.min(remaining, pollIntervalMs);
+          if (nextDue >= 0) waitFor = Math.min(waitFor, Math.max(1, nextDue - now()));
+          await Promise.race([pause(waitFor, signal), ...(wake === undefined ? [] : [wake.woken])]);
           if (signal?.aborted) return [];
         } finally {
           wake?.cancel();

@@ -5,6 +5,7 @@ import type { GetStatusResponse, StatusService } from "../../../../gen/mesh/heal
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { RegistryState } from "../registry/registry-state.ts";
 import { summarizeOverview } from "./summarize-overview.ts";
+import { pause } from "../../../../lib/async/pause.ts";
 
 export interface OverviewDeps {
   registry: RegistryState;
@@ -41,15 +42,7 @@ export function createOverviewService(deps: OverviewDeps): ServiceImpl<typeof Ov
       const signal = deps.stop ? AbortSignal.any([ctx.signal, deps.stop]) : ctx.signal;
       while (!signal.aborted) {
         yield { overview: await readOverview(deps, signal) };
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, intervalMs);
-          function done() {
-            clearTimeout(timer);
-            signal.removeEventListener("abort", done);
-            resolve();
-          }
-          signal.addEventListener("abort", done, { once: true });
-        });
+        await pause(intervalMs, signal);
       }
     },
   };

@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { RegistryService } from "../../../../gen/mesh/control/v1/registry_pb.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
 import { applyWatchEvent, emptyView, type RegistryChange, type RegistryView } from "./registry-view.ts";
+import { pause } from "../../../../lib/async/pause.ts";
 
 export interface WatchRegistryOptions {
   /** gRPC to the control plane (with the gateway's service credential). */
@@ -23,19 +24,6 @@ export interface RegistryWatch {
   /** True once a snapshot has arrived (this run of the gateway). */
   readonly synced: boolean;
   stop(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -87,7 +75,7 @@ export function watchRegistry(options: WatchRegistryOptions): RegistryWatch {
       }
       if (failures > 0) {
         const ceiling = Math.min(initial * 2 ** (failures - 1), max);
-        await sleep(Math.floor(random() * ceiling), stopped.signal);
+        await pause(Math.floor(random() * ceiling), stopped.signal);
       }
     }
   }
