@@ -28,7 +28,7 @@ import { createEventService } from "./events/event-service.ts";
 import { recordRegistryEvents } from "./events/record-registry-events.ts";
 import { createLoadTestRunner } from "./load/load-test-runner.ts";
 import { createLoadTestService } from "./load/load-test-service.ts";
-import { meshServices } from "./mesh-services.ts";
+import { meshServices } from "../../../lib/mesh-services.ts";
 import { createOverviewService } from "./overview/overview-service.ts";
 import { createPolicyService } from "./policy/policy-service.ts";
 import { createPolicyStore } from "./policy/policy-store.ts";

@@ -8,19 +8,10 @@ import { Redis } from "ioredis";
 import { Health } from "../../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
-import { BreakerService } from "../../../gen/mesh/control/v1/breaker_pb.ts";
-import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
-import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
-import { LoadTestService } from "../../../gen/mesh/control/v1/load_test_pb.ts";
-import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
-import { PolicyService } from "../../../gen/mesh/control/v1/policy_pb.ts";
-import { RegistryService } from "../../../gen/mesh/control/v1/registry_pb.ts";
-import { ScalingService } from "../../../gen/mesh/control/v1/scaling_pb.ts";
-import { DataService } from "../../../gen/mesh/data/v1/data_pb.ts";
 import { StatusService } from "../../../gen/mesh/health/v1/status_pb.ts";
-import { QueueService } from "../../../gen/mesh/queue/v1/queue_pb.ts";
 import { createServiceCredentialInterceptor, serviceTokenHeader, startServiceCredential, type ServiceCredential } from "../../../lib/auth/service-credential.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
+import { backendServices, controlServices } from "../../../lib/mesh-services.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import type { GatewayConfig } from "./config.ts";
 import { watchRegistry, type RegistryWatch } from "./discovery/watch-registry.ts";
@@ -38,20 +29,6 @@ import { createUpstreamTransport } from "./transcode/upstream-transport.ts";
 import { createUpstream, type Upstream } from "./upstream.ts";
 import { createUpstreamDirectory, type StaticGroup } from "./upstreams/upstream-directory.ts";
 
-/** Services the backends serve, balanced across instances. */
-export const backendServices: readonly DescService[] = [DataService, QueueService];
-
-/** Services the control plane serves, reachable through the gateway. */
-export const controlServices: readonly DescService[] = [
-  RegistryService,
-  PolicyService,
-  BreakerService,
-  ChaosService,
-  LoadTestService,
-  ScalingService,
-  OverviewService,
-  EventService,
-];
 
 /** Services every mesh process serves itself (lib/server/start-mesh-service.ts). */
 const ownServices: readonly DescService[] = [StatusService, Health, ReflectionV1, ReflectionV1alpha];

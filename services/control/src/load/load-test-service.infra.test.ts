@@ -9,7 +9,7 @@ import { startMeshService, type MeshService } from "../../../../lib/server/start
 import { createTestSchema, type TestSchema } from "../../../../test/test-schema.ts";
 import { controlMigrationsDir } from "../control.ts";
 import { createEventLog } from "../events/event-log.ts";
-import { meshServices } from "../mesh-services.ts";
+import { meshServices } from "../../../../lib/mesh-services.ts";
 import { createLoadTestRunner, type LoadTestRunner } from "./load-test-runner.ts";
 import { createLoadTestService } from "./load-test-service.ts";
 

@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StatusService } from "../../../../gen/mesh/health/v1/status_pb.ts";
-import { backendServices, controlServices } from "../gateway.ts";
+import { backendServices, controlServices } from "../../../../lib/mesh-services.ts";
 import { createRouteTable, RouteTableError, type RouteTable } from "./route-table.ts";
 import { syntheticService } from "./test-support/synthetic-service.ts";
 import { buildDescriptorSet, type BuiltDescriptorSet } from "./test-support/test-protos.ts";

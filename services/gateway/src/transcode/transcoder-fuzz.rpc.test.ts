@@ -4,7 +4,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StatusService } from "../../../../gen/mesh/health/v1/status_pb.ts";
-import { backendServices, controlServices } from "../gateway.ts";
+import { backendServices, controlServices } from "../../../../lib/mesh-services.ts";
 import { generateMalformedRequests, type FuzzRequest } from "./test-support/malformed-requests.ts";
 import { startRestHarness, type RestHarness } from "./test-support/rest-harness.ts";
 import { buildDescriptorSet, type BuiltDescriptorSet } from "./test-support/test-protos.ts";
