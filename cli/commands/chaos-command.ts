@@ -7,27 +7,9 @@ import { FaultTargetSchema, type ActiveFault } from "../../gen/mesh/control/v1/c
 import type { CliContext } from "../cli-context.ts";
 import { UsageError } from "../cli-errors.ts";
 import { fmt } from "../format-values.ts";
-import { parseDuration } from "../parse-duration.ts";
+import { parse } from "../option-parsers.ts";
 
 const kinds = ["error-rate", "latency", "hang", "crash", "database", "cache", "memory"] as const;
-
-function duration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidArgumentError("expected a duration such as 250ms, 30s, 5m or 1h");
-  return ms;
-}
-
-function ratio(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError("expected a number from 0 to 1");
-  return n;
-}
-
-function integer(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected a whole number");
-  return n;
-}
 
 function grpcCode(text: string): RpcCode {
   const value = (RpcCode as Record<string, number>)[text.toUpperCase().replaceAll("-", "_")];
@@ -102,15 +84,15 @@ export function registerChaosCommand(program: Command, context: () => CliContext
     })
     .option("--service <name>", "every instance of this service")
     .option("--instance <id>", "one instance")
-    .requiredOption("--duration <d>", "how long, e.g. 30s", duration)
-    .option("--rate <r>", "fraction of calls affected (error-rate, latency, hang, database, cache)", ratio)
+    .requiredOption("--duration <d>", "how long, e.g. 30s", parse.duration)
+    .option("--rate <r>", "fraction of calls affected (error-rate, latency, hang, database, cache)", parse.ratio)
     .option("--code <name>", "gRPC code for error-rate, e.g. unavailable", grpcCode)
-    .option("--latency <d>", "added delay (latency, database, cache)", duration)
-    .option("--jitter <d>", "random extra delay (latency)", duration)
-    .option("--delay <d>", "time before the exit (crash)", duration)
-    .option("--exit-code <n>", "exit code (crash)", integer)
-    .option("--mbps <n>", "growth in MB/s (memory)", integer)
-    .option("--max-mb <n>", "bound in MB (memory)", integer)
+    .option("--latency <d>", "added delay (latency, database, cache)", parse.duration)
+    .option("--jitter <d>", "random extra delay (latency)", parse.duration)
+    .option("--delay <d>", "time before the exit (crash)", parse.duration)
+    .option("--exit-code <n>", "exit code (crash)", parse.integer)
+    .option("--mbps <n>", "growth in MB/s (memory)", parse.integer)
+    .option("--max-mb <n>", "bound in MB (memory)", parse.integer)
     .option("--method <name...>", "only these methods, as package.Service/Method")
     .action(async (kind: (typeof kinds)[number], options: InjectOptions) => {
       const ctx = context();

@@ -1,17 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { LoadTestSpecSchema, LoadTestStateSchema, type LoadTest } from "../../gen/mesh/control/v1/load_test_pb.ts";
 import type { CliContext } from "../cli-context.ts";
 import { UsageError } from "../cli-errors.ts";
 import { fmt } from "../format-values.ts";
-import { parseDuration } from "../parse-duration.ts";
-
-function positive(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
+import { parse } from "../option-parsers.ts";
 
 function progressBar(test: LoadTest, width = 30): string {
   const total = test.spec?.duration ? Number(test.spec.duration.seconds) : 0;
@@ -30,13 +24,9 @@ export function registerLoadCommand(program: Command, context: () => CliContext)
     .option("--path <path>", "an HTTP/JSON route on the gateway, e.g. /v1/items")
     .option("--method <verb>", "HTTP method for --path", "GET")
     .option("--rpc <method>", "an RPC instead, as package.Service/Method")
-    .option("--concurrency <n>", "requests in flight at most", positive, 10)
-    .option("--rps <n>", "target requests per second", positive, 100)
-    .option("--duration <d>", "how long, e.g. 30s", (v) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) throw new InvalidArgumentError("expected a duration such as 30s");
-      return ms;
-    }, 10_000)
+    .option("--concurrency <n>", "requests in flight at most", parse.positive, 10)
+    .option("--rps <n>", "target requests per second", parse.positive, 100)
+    .option("--duration <d>", "how long, e.g. 30s", parse.duration, 10_000)
     .option("--force", "run even if another test targets the same route")
     .action(async (o: { path?: string; method: string; rpc?: string; concurrency: number; rps: number; duration: number; force?: boolean }) => {
       const ctx = context();

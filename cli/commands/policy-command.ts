@@ -3,25 +3,13 @@ import { InvalidArgumentError, type Command } from "commander";
 import { LoadBalancing, LoadBalancingSchema, type ServicePolicy } from "../../gen/mesh/control/v1/policy_pb.ts";
 import type { CliContext } from "../cli-context.ts";
 import { fmt } from "../format-values.ts";
-import { parseDuration } from "../parse-duration.ts";
+import { parse } from "../option-parsers.ts";
 
 const algorithms: Record<string, LoadBalancing> = {
   "round-robin": LoadBalancing.ROUND_ROBIN,
   "least-request": LoadBalancing.LEAST_REQUEST,
   "peak-ewma": LoadBalancing.PEAK_EWMA,
 };
-
-function duration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidArgumentError("expected a duration such as 250ms or 2s");
-  return ms;
-}
-
-function number(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError("expected a number");
-  return n;
-}
 
 function printPolicy(ctx: CliContext, policy: ServicePolicy | undefined): void {
   if (ctx.out.json) return ctx.out.data(policy);
@@ -76,13 +64,13 @@ export function registerPolicyCommand(program: Command, context: () => CliContex
       if (!(v in algorithms)) throw new InvalidArgumentError(`expected one of ${Object.keys(algorithms).join(", ")}`);
       return v;
     })
-    .option("--attempts <n>", "attempts in all, 1 to 10", number)
-    .option("--budget <ratio>", "retries as a fraction of requests", number)
-    .option("--request-timeout <d>", "deadline of a whole call", duration)
-    .option("--attempt-timeout <d>", "deadline of each attempt", duration)
-    .option("--consecutive-failures <n>", "failures in a row that open a breaker", number)
-    .option("--failure-rate <ratio>", "failure rate that opens a breaker", number)
-    .option("--max-ejection <ratio>", "largest share of instances ejected at once", number)
+    .option("--attempts <n>", "attempts in all, 1 to 10", parse.number)
+    .option("--budget <ratio>", "retries as a fraction of requests", parse.number)
+    .option("--request-timeout <d>", "deadline of a whole call", parse.duration)
+    .option("--attempt-timeout <d>", "deadline of each attempt", parse.duration)
+    .option("--consecutive-failures <n>", "failures in a row that open a breaker", parse.number)
+    .option("--failure-rate <ratio>", "failure rate that opens a breaker", parse.number)
+    .option("--max-ejection <ratio>", "largest share of instances ejected at once", parse.number)
     .action(async (service: string, o: SetOptions) => {
       const ctx = context();
       const { policy: current } = await ctx.policies.getPolicy({ service });
