@@ -1,8 +1,21 @@
+import { pino } from "pino";
 import type { Logger } from "../logging/create-logger.ts";
 
-/** Resolves once pino has written out what it buffered (its destination is asynchronous), at most 1 s. */
-export function flushed(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves once pino has written out what it buffered. Its destination is asynchronous, and an asynchronous
+ * flush can call back before the last line is out, so the stream is flushed synchronously where it can be.
+ */
+export async function flushed(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[pino.symbols.streamSym];
+  try {
+    if (stream?.flushSync) {
+      stream.flushSync();
+      return;
+    }
+  } catch {
+    // Not ready for a synchronous write yet: fall back to the asynchronous flush.
+  }
+  await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 1000);
     logger.flush(() => {
       clearTimeout(timer);
