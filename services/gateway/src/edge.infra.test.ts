@@ -63,7 +63,10 @@ beforeAll(async () => {
           return { item: { id: "new", name: req.item?.name ?? "" } };
         },
       });
-      router.service(PolicyService, { getPolicy: (req) => ({ policy: { service: req.service } }) });
+      router.service(PolicyService, {
+        getPolicy: (req) => ({ policy: { service: req.service } }),
+        setPolicy: (req) => ({ policy: { service: req.policy?.service ?? "", version: 1n } }),
+      });
     },
   });
   await upstream.listen();
@@ -146,13 +149,27 @@ describe("authentication and roles (REST)", () => {
     expect(call.headers.get(rolesHeader)).toBeNull();
   });
 
+  const setPolicy = (bearer: string, headers: Record<string, string> = {}) =>
+    rest(gateway.url, "/v1/policies/backend", {
+      method: "PUT",
+      bearer,
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ service: "backend" }),
+    });
+
   it("answers 403 to a user calling an admin method (role escalation), even with a forged roles header", async () => {
-    const res = await rest(gateway.url, "/v1/policies/backend", { bearer: await token(), headers: { [rolesHeader]: "admin", "x-roles": "admin" } });
+    const res = await setPolicy(await token(), { [rolesHeader]: "admin", "x-roles": "admin" });
     await expectStatus(res, 403, Code.PermissionDenied, "permission denied");
   });
 
   it("lets an admin call an admin method", async () => {
-    const res = await rest(gateway.url, "/v1/policies/backend", { bearer: await token({ roles: ["admin"], sub: "root" }) });
+    const res = await setPolicy(await token({ roles: ["admin"], sub: "root" }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ policy: { service: "backend", version: "1" } });
+  });
+
+  it("lets a user read the control plane (issue #9: reads are for users, actions for admins)", async () => {
+    const res = await rest(gateway.url, "/v1/policies/backend", { bearer: await token() });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ policy: { service: "backend" } });
   });
@@ -188,7 +205,9 @@ describe("authentication and roles (gRPC)", () => {
 
   it("passes a user's call, and refuses the user an admin method", async () => {
     expect((await call(await token())).item?.id).toBe("grpc");
-    const error = await rpcError(grpcClient(PolicyService, gateway.url).getPolicy({ service: "backend" }, { headers: { authorization: `Bearer ${await token()}` } }));
+    const bearer = { authorization: `Bearer ${await token()}` };
+    expect((await grpcClient(PolicyService, gateway.url).getPolicy({ service: "backend" }, { headers: bearer })).policy?.service).toBe("backend");
+    const error = await rpcError(grpcClient(PolicyService, gateway.url).setPolicy({ policy: { service: "backend" } }, { headers: bearer }));
     expect(error?.code).toBe(Code.PermissionDenied);
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BreakerService } from "../../../../gen/mesh/control/v1/breaker_pb.ts";
+import { ChaosService } from "../../../../gen/mesh/control/v1/chaos_pb.ts";
+import { EventService } from "../../../../gen/mesh/control/v1/events_pb.ts";
+import { LoadTestService } from "../../../../gen/mesh/control/v1/load_test_pb.ts";
+import { OverviewService } from "../../../../gen/mesh/control/v1/overview_pb.ts";
 import { PolicyService } from "../../../../gen/mesh/control/v1/policy_pb.ts";
+import { RegistryService } from "../../../../gen/mesh/control/v1/registry_pb.ts";
+import { ScalingService } from "../../../../gen/mesh/control/v1/scaling_pb.ts";
 import { DataService } from "../../../../gen/mesh/data/v1/data_pb.ts";
 import { FaultService } from "../../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { StatusService } from "../../../../gen/mesh/health/v1/status_pb.ts";
@@ -15,8 +21,20 @@ describe("accessRuleOf: the roles declared in the protos", () => {
     [DataService.method.createItem, { public: false, requiredRole: "user" }],
     [QueueService.method.enqueue, { public: false, requiredRole: "user" }],
     [PolicyService.method.setPolicy, { public: false, requiredRole: "admin" }],
-    [PolicyService.method.getPolicy, { public: false, requiredRole: "admin" }],
+    [PolicyService.method.getPolicy, { public: false, requiredRole: "user" }],
     [BreakerService.method.resetBreaker, { public: false, requiredRole: "admin" }],
+    [BreakerService.method.listBreakers, { public: false, requiredRole: "user" }],
+    [BreakerService.method.reportBreakers, { public: false, requiredRole: "admin" }],
+    [OverviewService.method.watchOverview, { public: false, requiredRole: "user" }],
+    [RegistryService.method.watchInstances, { public: false, requiredRole: "user" }],
+    [RegistryService.method.register, { public: false, requiredRole: "admin" }],
+    [ChaosService.method.listFaults, { public: false, requiredRole: "user" }],
+    [ChaosService.method.injectFault, { public: false, requiredRole: "admin" }],
+    [ScalingService.method.getScale, { public: false, requiredRole: "user" }],
+    [ScalingService.method.scaleService, { public: false, requiredRole: "admin" }],
+    [LoadTestService.method.watchLoadTest, { public: false, requiredRole: "user" }],
+    [LoadTestService.method.startLoadTest, { public: false, requiredRole: "admin" }],
+    [EventService.method.watchEvents, { public: false, requiredRole: "user" }],
     [FaultService.method.injectFault, { public: false, requiredRole: "admin" }],
     [StatusService.method.getStatus, { public: true, requiredRole: "" }],
   ])("%s", (method, rule) => {
