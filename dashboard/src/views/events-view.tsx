@@ -1,0 +1,6 @@
+import type { ViewProps } from "../view-props.ts";
+import { EmptyState } from "../ui/empty-state.tsx";
+
+export function EventsView(_props: ViewProps) {
+  return <EmptyState title="Coming soon">This view is being built.</EmptyState>;
+}
