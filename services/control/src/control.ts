@@ -151,7 +151,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
       router.service(ChaosService, createChaosService(chaos));
-      router.service(BreakerService, createBreakerService({ board: createBreakerBoard(registry), registry, events, now }));
+      router.service(BreakerService, createBreakerService({ board: createBreakerBoard(registry), registry, events, now, stop: stop.signal }));
       router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
       router.service(ScalingService, createScalingService({ orchestrator: config.ORCHESTRATOR, scalers, events }));
       router.service(LoadTestService, createLoadTestService({ runner: loadTests, meshServices }));

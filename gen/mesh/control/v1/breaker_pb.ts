@@ -16,7 +16,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file mesh/control/v1/breaker.proto.
  */
 export const file_mesh_control_v1_breaker: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNoL2NvbnRyb2wvdjEvYnJlYWtlci5wcm90bxIPbWVzaC5jb250cm9sLnYxIv8BCg9JbnN0YW5jZUJyZWFrZXISEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRISCgpnYXRld2F5X2lkGAMgASgJEiwKBXN0YXRlGAQgASgOMh0ubWVzaC5jb250cm9sLnYxLkJyZWFrZXJTdGF0ZRI1ChFzdGF0ZV9jaGFuZ2VfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUY29uc2VjdXRpdmVfZmFpbHVyZXMYBiABKAUSLwoHbWV0cmljcxgHIAEoCzIeLm1lc2guY29udHJvbC52MS5Hb2xkZW5NZXRyaWNzIl8KFVJlcG9ydEJyZWFrZXJzUmVxdWVzdBISCgpnYXRld2F5X2lkGAEgASgJEjIKCGJyZWFrZXJzGAIgAygLMiAubWVzaC5jb250cm9sLnYxLkluc3RhbmNlQnJlYWtlciIYChZSZXBvcnRCcmVha2Vyc1Jlc3BvbnNlIiYKE0xpc3RCcmVha2Vyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSJKChRMaXN0QnJlYWtlcnNSZXNwb25zZRIyCghicmVha2VycxgBIAMoCzIgLm1lc2guY29udHJvbC52MS5JbnN0YW5jZUJyZWFrZXIiWgoWSXNvbGF0ZUluc3RhbmNlUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCRIrCghkdXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJKChdJc29sYXRlSW5zdGFuY2VSZXNwb25zZRIvCgtleHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoTUmVzZXRCcmVha2VyUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCSIWChRSZXNldEJyZWFrZXJSZXNwb25zZSqYAQoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMSGgoWQlJFQUtFUl9TVEFURV9JU09MQVRFRBAEMt8ECg5CcmVha2VyU2VydmljZRKPAQoOUmVwb3J0QnJlYWtlcnMSJi5tZXNoLmNvbnRyb2wudjEuUmVwb3J0QnJlYWtlcnNSZXF1ZXN0GicubWVzaC5jb250cm9sLnYxLlJlcG9ydEJyZWFrZXJzUmVzcG9uc2UiLJACAsrzGAcSBWFkbWlugtPkkwIYOgEqIhMvdjEvYnJlYWtlcnM6cmVwb3J0En4KDExpc3RCcmVha2VycxIkLm1lc2guY29udHJvbC52MS5MaXN0QnJlYWtlcnNSZXF1ZXN0GiUubWVzaC5jb250cm9sLnYxLkxpc3RCcmVha2Vyc1Jlc3BvbnNlIiGQAgHK8xgGEgR1c2VygtPkkwIOEgwvdjEvYnJlYWtlcnMSoQEKD0lzb2xhdGVJbnN0YW5jZRInLm1lc2guY29udHJvbC52MS5Jc29sYXRlSW5zdGFuY2VSZXF1ZXN0GigubWVzaC5jb250cm9sLnYxLklzb2xhdGVJbnN0YW5jZVJlc3BvbnNlIjuQAgLK8xgHEgVhZG1pboLT5JMCJzoBKiIiL3YxL2JyZWFrZXJzL3tpbnN0YW5jZV9pZH06aXNvbGF0ZRKWAQoMUmVzZXRCcmVha2VyEiQubWVzaC5jb250cm9sLnYxLlJlc2V0QnJlYWtlclJlcXVlc3QaJS5tZXNoLmNvbnRyb2wudjEuUmVzZXRCcmVha2VyUmVzcG9uc2UiOZACAsrzGAcSBWFkbWlugtPkkwIlOgEqIiAvdjEvYnJlYWtlcnMve2luc3RhbmNlX2lkfTpyZXNldGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_mesh_auth_v1_options, file_mesh_control_v1_metrics]);
+  fileDesc("Ch1tZXNoL2NvbnRyb2wvdjEvYnJlYWtlci5wcm90bxIPbWVzaC5jb250cm9sLnYxIv8BCg9JbnN0YW5jZUJyZWFrZXISEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRISCgpnYXRld2F5X2lkGAMgASgJEiwKBXN0YXRlGAQgASgOMh0ubWVzaC5jb250cm9sLnYxLkJyZWFrZXJTdGF0ZRI1ChFzdGF0ZV9jaGFuZ2VfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUY29uc2VjdXRpdmVfZmFpbHVyZXMYBiABKAUSLwoHbWV0cmljcxgHIAEoCzIeLm1lc2guY29udHJvbC52MS5Hb2xkZW5NZXRyaWNzIl8KFVJlcG9ydEJyZWFrZXJzUmVxdWVzdBISCgpnYXRld2F5X2lkGAEgASgJEjIKCGJyZWFrZXJzGAIgAygLMiAubWVzaC5jb250cm9sLnYxLkluc3RhbmNlQnJlYWtlciIYChZSZXBvcnRCcmVha2Vyc1Jlc3BvbnNlIiYKE0xpc3RCcmVha2Vyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSJKChRMaXN0QnJlYWtlcnNSZXNwb25zZRIyCghicmVha2VycxgBIAMoCzIgLm1lc2guY29udHJvbC52MS5JbnN0YW5jZUJyZWFrZXIiJwoUV2F0Y2hCcmVha2Vyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSJ9ChVXYXRjaEJyZWFrZXJzUmVzcG9uc2USMgoIYnJlYWtlcnMYASADKAsyIC5tZXNoLmNvbnRyb2wudjEuSW5zdGFuY2VCcmVha2VyEjAKDG9ic2VydmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoWSXNvbGF0ZUluc3RhbmNlUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCRIrCghkdXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJKChdJc29sYXRlSW5zdGFuY2VSZXNwb25zZRIvCgtleHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoTUmVzZXRCcmVha2VyUmVxdWVzdBITCgtpbnN0YW5jZV9pZBgBIAEoCSIWChRSZXNldEJyZWFrZXJSZXNwb25zZSqYAQoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMSGgoWQlJFQUtFUl9TVEFURV9JU09MQVRFRBAEMusFCg5CcmVha2VyU2VydmljZRKPAQoOUmVwb3J0QnJlYWtlcnMSJi5tZXNoLmNvbnRyb2wudjEuUmVwb3J0QnJlYWtlcnNSZXF1ZXN0GicubWVzaC5jb250cm9sLnYxLlJlcG9ydEJyZWFrZXJzUmVzcG9uc2UiLJACAsrzGAcSBWFkbWlugtPkkwIYOgEqIhMvdjEvYnJlYWtlcnM6cmVwb3J0En4KDExpc3RCcmVha2VycxIkLm1lc2guY29udHJvbC52MS5MaXN0QnJlYWtlcnNSZXF1ZXN0GiUubWVzaC5jb250cm9sLnYxLkxpc3RCcmVha2Vyc1Jlc3BvbnNlIiGQAgHK8xgGEgR1c2VygtPkkwIOEgwvdjEvYnJlYWtlcnMSiQEKDVdhdGNoQnJlYWtlcnMSJS5tZXNoLmNvbnRyb2wudjEuV2F0Y2hCcmVha2Vyc1JlcXVlc3QaJi5tZXNoLmNvbnRyb2wudjEuV2F0Y2hCcmVha2Vyc1Jlc3BvbnNlIieQAgHK8xgGEgR1c2VygtPkkwIUEhIvdjEvYnJlYWtlcnM6d2F0Y2gwARKhAQoPSXNvbGF0ZUluc3RhbmNlEicubWVzaC5jb250cm9sLnYxLklzb2xhdGVJbnN0YW5jZVJlcXVlc3QaKC5tZXNoLmNvbnRyb2wudjEuSXNvbGF0ZUluc3RhbmNlUmVzcG9uc2UiO5ACAsrzGAcSBWFkbWlugtPkkwInOgEqIiIvdjEvYnJlYWtlcnMve2luc3RhbmNlX2lkfTppc29sYXRlEpYBCgxSZXNldEJyZWFrZXISJC5tZXNoLmNvbnRyb2wudjEuUmVzZXRCcmVha2VyUmVxdWVzdBolLm1lc2guY29udHJvbC52MS5SZXNldEJyZWFrZXJSZXNwb25zZSI5kAICyvMYBxIFYWRtaW6C0+STAiU6ASoiIC92MS9icmVha2Vycy97aW5zdGFuY2VfaWR9OnJlc2V0YgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_mesh_auth_v1_options, file_mesh_control_v1_metrics]);
 
 /**
  * One gateway's breaker for one instance.
@@ -167,6 +167,55 @@ export const ListBreakersResponseSchema: GenMessage<ListBreakersResponse> = /*@_
   messageDesc(file_mesh_control_v1_breaker, 4);
 
 /**
+ * Request for BreakerService.WatchBreakers.
+ *
+ * @generated from message mesh.control.v1.WatchBreakersRequest
+ */
+export type WatchBreakersRequest = Message<"mesh.control.v1.WatchBreakersRequest"> & {
+  /**
+   * Only breakers of this service. Empty watches all.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+};
+
+/**
+ * Describes the message mesh.control.v1.WatchBreakersRequest.
+ * Use `create(WatchBreakersRequestSchema)` to create a new message.
+ */
+export const WatchBreakersRequestSchema: GenMessage<WatchBreakersRequest> = /*@__PURE__*/
+  messageDesc(file_mesh_control_v1_breaker, 5);
+
+/**
+ * Response for BreakerService.WatchBreakers: the whole view at one moment.
+ *
+ * @generated from message mesh.control.v1.WatchBreakersResponse
+ */
+export type WatchBreakersResponse = Message<"mesh.control.v1.WatchBreakersResponse"> & {
+  /**
+   * The breakers, by service, instance and gateway, each with the gateway's golden metrics for the instance.
+   *
+   * @generated from field: repeated mesh.control.v1.InstanceBreaker breakers = 1;
+   */
+  breakers: InstanceBreaker[];
+
+  /**
+   * When control built this view.
+   *
+   * @generated from field: google.protobuf.Timestamp observe_time = 2;
+   */
+  observeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message mesh.control.v1.WatchBreakersResponse.
+ * Use `create(WatchBreakersResponseSchema)` to create a new message.
+ */
+export const WatchBreakersResponseSchema: GenMessage<WatchBreakersResponse> = /*@__PURE__*/
+  messageDesc(file_mesh_control_v1_breaker, 6);
+
+/**
  * Request for BreakerService.IsolateInstance.
  *
  * @generated from message mesh.control.v1.IsolateInstanceRequest
@@ -192,7 +241,7 @@ export type IsolateInstanceRequest = Message<"mesh.control.v1.IsolateInstanceReq
  * Use `create(IsolateInstanceRequestSchema)` to create a new message.
  */
 export const IsolateInstanceRequestSchema: GenMessage<IsolateInstanceRequest> = /*@__PURE__*/
-  messageDesc(file_mesh_control_v1_breaker, 5);
+  messageDesc(file_mesh_control_v1_breaker, 7);
 
 /**
  * Response for BreakerService.IsolateInstance.
@@ -213,7 +262,7 @@ export type IsolateInstanceResponse = Message<"mesh.control.v1.IsolateInstanceRe
  * Use `create(IsolateInstanceResponseSchema)` to create a new message.
  */
 export const IsolateInstanceResponseSchema: GenMessage<IsolateInstanceResponse> = /*@__PURE__*/
-  messageDesc(file_mesh_control_v1_breaker, 6);
+  messageDesc(file_mesh_control_v1_breaker, 8);
 
 /**
  * Request for BreakerService.ResetBreaker.
@@ -234,7 +283,7 @@ export type ResetBreakerRequest = Message<"mesh.control.v1.ResetBreakerRequest">
  * Use `create(ResetBreakerRequestSchema)` to create a new message.
  */
 export const ResetBreakerRequestSchema: GenMessage<ResetBreakerRequest> = /*@__PURE__*/
-  messageDesc(file_mesh_control_v1_breaker, 7);
+  messageDesc(file_mesh_control_v1_breaker, 9);
 
 /**
  * Response for BreakerService.ResetBreaker.
@@ -249,7 +298,7 @@ export type ResetBreakerResponse = Message<"mesh.control.v1.ResetBreakerResponse
  * Use `create(ResetBreakerResponseSchema)` to create a new message.
  */
 export const ResetBreakerResponseSchema: GenMessage<ResetBreakerResponse> = /*@__PURE__*/
-  messageDesc(file_mesh_control_v1_breaker, 8);
+  messageDesc(file_mesh_control_v1_breaker, 10);
 
 /**
  * The state of a circuit breaker.
@@ -332,6 +381,21 @@ export const BreakerService: GenService<{
     methodKind: "unary";
     input: typeof ListBreakersRequestSchema;
     output: typeof ListBreakersResponseSchema;
+  },
+  /**
+   * Streams the mesh-wide breaker view. The first message is the whole view now (as ListBreakers); after it,
+   * each message is again the whole view (state of the world, as Envoy's xDS does it), sent when it changes:
+   * a gateway reports (every few seconds per gateway, so metrics move with each report), an operator isolates
+   * or resets an instance, an instance leaves the registry, or a gateway goes stale. Changes that arrive while
+   * the reader is busy are merged into the next message, so a slow reader never falls behind and never needs
+   * to resume. The stream ends cleanly when control shuts down; reconnect to any control instance.
+   *
+   * @generated from rpc mesh.control.v1.BreakerService.WatchBreakers
+   */
+  watchBreakers: {
+    methodKind: "server_streaming";
+    input: typeof WatchBreakersRequestSchema;
+    output: typeof WatchBreakersResponseSchema;
   },
   /**
    * Takes an instance out of rotation on every gateway for a duration.

@@ -11,6 +11,8 @@ export interface BreakerBoard {
    * operator isolations shown as ISOLATED.
    */
   list(service: string, now: number): InstanceBreaker[];
+  /** Calls `listener` after each report. Returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
 }
 
 /**
@@ -20,9 +22,15 @@ export interface BreakerBoard {
 export function createBreakerBoard(registry: RegistryState, options: { staleAfterMs?: number } = {}): BreakerBoard {
   const staleAfterMs = options.staleAfterMs ?? 30_000;
   const reports = new Map<string, { at: number; breakers: InstanceBreaker[] }>();
+  const listeners = new Set<() => void>();
   return {
     report(gatewayId, breakers, now) {
       reports.set(gatewayId, { at: now, breakers: breakers.map((b) => clone(InstanceBreakerSchema, { ...b, gatewayId })) });
+      for (const listener of listeners) listener();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     list(service, now) {
       const out: InstanceBreaker[] = [];

@@ -2,14 +2,14 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { BreakerService, BreakerState, InstanceBreakerSchema } from "../../../../gen/mesh/control/v1/breaker_pb.ts";
+import { BreakerService, BreakerState, InstanceBreakerSchema, type WatchBreakersResponse } from "../../../../gen/mesh/control/v1/breaker_pb.ts";
 import { InstanceSchema, RegistryService, type WatchInstancesResponse } from "../../../../gen/mesh/control/v1/registry_pb.ts";
 import { createRegistryService } from "../registry/registry-service.ts";
 import { createRegistryState } from "../registry/registry-state.ts";
 import { createBreakerBoard } from "./breaker-board.ts";
 import { createBreakerService } from "./breaker-service.ts";
 
-function setup() {
+function setup(options: { stop?: AbortSignal } = {}) {
   let clock = 1_000_000;
   const registry = createRegistryState();
   for (const [id, service] of [["backend-1", "backend"], ["backend-2", "backend"], ["other-1", "other"]] as const) {
@@ -17,7 +17,17 @@ function setup() {
   }
   const events: string[] = [];
   const transport = createRouterTransport(({ service }) => {
-    service(BreakerService, createBreakerService({ board: createBreakerBoard(registry, { staleAfterMs: 30_000 }), registry, events: { append: async (e) => (events.push(e.message), undefined as never) }, now: () => clock }));
+    service(
+      BreakerService,
+      createBreakerService({
+        board: createBreakerBoard(registry, { staleAfterMs: 30_000 }),
+        registry,
+        events: { append: async (e) => (events.push(e.message), undefined as never) },
+        now: () => clock,
+        stop: options.stop,
+        refreshMs: 10,
+      }),
+    );
     service(RegistryService, createRegistryService({ state: registry, now: () => clock }));
   });
   return {
@@ -83,5 +93,69 @@ describe("BreakerService", () => {
     await expect(breakers.resetBreaker({ instanceId: "no spaces" })).rejects.toMatchObject({ code: Code.InvalidArgument });
     await expect(breakers.isolateInstance({ instanceId: "backend-1", duration: durationFromMs(10) })).rejects.toMatchObject({ code: Code.InvalidArgument });
     await expect(breakers.reportBreakers({ gatewayId: "" })).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
+  describe("WatchBreakers", () => {
+    const view = (m: IteratorResult<WatchBreakersResponse>) =>
+      (m.value as WatchBreakersResponse).breakers.map((b) => `${b.gatewayId}:${b.instanceId}:${b.state}:${b.metrics?.requestsPerSecond ?? 0}`);
+    const withRps = (instanceId: string, state: BreakerState, rps: number) =>
+      create(InstanceBreakerSchema, { instanceId, state, metrics: { requestsPerSecond: rps } });
+
+    it("sends the whole view first, then the whole view again after each report, with the gateway's metrics", async () => {
+      const { breakers } = setup();
+      await breakers.reportBreakers({ gatewayId: "gateway-1", breakers: [withRps("backend-1", BreakerState.CLOSED, 12)] });
+      const abort = new AbortController();
+      const it = breakers.watchBreakers({ service: "backend" }, { signal: abort.signal })[Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(view(first)).toEqual([`gateway-1:backend-1:${BreakerState.CLOSED}:12`]);
+      expect((first.value as WatchBreakersResponse).observeTime).toBeDefined();
+      await breakers.reportBreakers({ gatewayId: "gateway-2", breakers: [withRps("backend-2", BreakerState.OPEN, 3), withRps("other-1", BreakerState.CLOSED, 1)] });
+      expect(view(await it.next())).toEqual([`gateway-1:backend-1:${BreakerState.CLOSED}:12`, `gateway-2:backend-2:${BreakerState.OPEN}:3`]);
+      abort.abort();
+    });
+
+    it("sends a change of the registry (an isolation), and drops a gateway that went stale, without a new report", async () => {
+      const { breakers, advance } = setup();
+      await breakers.reportBreakers({ gatewayId: "gateway-1", breakers: [withRps("backend-1", BreakerState.CLOSED, 5)] });
+      const abort = new AbortController();
+      const it = breakers.watchBreakers({}, { signal: abort.signal })[Symbol.asyncIterator]();
+      await it.next();
+      await breakers.isolateInstance({ instanceId: "backend-1" });
+      expect(view(await it.next())).toEqual([`gateway-1:backend-1:${BreakerState.ISOLATED}:5`]);
+      advance(31_000);
+      // Only the operator's isolation is left once gateway-1's report is older than staleAfterMs.
+      expect(view(await it.next())).toEqual([`:backend-1:${BreakerState.ISOLATED}:0`]);
+      abort.abort();
+    });
+
+    it("merges changes made while the reader is away into one message of the latest view", async () => {
+      const { breakers } = setup();
+      const abort = new AbortController();
+      const it = breakers.watchBreakers({}, { signal: abort.signal })[Symbol.asyncIterator]();
+      expect(view(await it.next())).toEqual([]);
+      for (const rps of [1, 2, 3]) await breakers.reportBreakers({ gatewayId: "gateway-1", breakers: [withRps("backend-1", BreakerState.CLOSED, rps)] });
+      expect(view(await it.next())).toEqual([`gateway-1:backend-1:${BreakerState.CLOSED}:3`]);
+      abort.abort();
+    });
+
+    it("ends cleanly when control stops", async () => {
+      const stop = new AbortController();
+      const { breakers } = setup({ stop: stop.signal });
+      const seen: WatchBreakersResponse[] = [];
+      const done = (async () => {
+        for await (const message of breakers.watchBreakers({})) {
+          seen.push(message);
+          stop.abort();
+        }
+      })();
+      await expect(done).resolves.toBeUndefined();
+      expect(seen).toHaveLength(1);
+    });
+
+    it("refuses a malformed service filter", async () => {
+      const { breakers } = setup();
+      const it = breakers.watchBreakers({ service: "no spaces" })[Symbol.asyncIterator]();
+      await expect(it.next()).rejects.toMatchObject({ code: Code.InvalidArgument });
+    });
   });
 });

@@ -1,6 +1,7 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { BreakerService } from "../../../../gen/mesh/control/v1/breaker_pb.ts";
+import { BreakerService, ListBreakersResponseSchema } from "../../../../gen/mesh/control/v1/breaker_pb.ts";
 import { EventType } from "../../../../gen/mesh/control/v1/events_pb.ts";
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { EventLog } from "../events/event-log.ts";
@@ -17,8 +18,19 @@ export function createBreakerService(deps: {
   registry: RegistryState;
   events: Pick<EventLog, "append">;
   now?: () => number;
+  /** Aborts when control shuts down: watch streams end then. */
+  stop?: AbortSignal;
+  /**
+   * How often a watch rebuilds its view without a report or registry change, so gateways that went stale
+   * and isolations that ended drop out. Nothing is sent when the view is unchanged. @default 5000
+   */
+  refreshMs?: number;
 }): ServiceImpl<typeof BreakerService> {
   const now = deps.now ?? Date.now;
+  const refreshMs = deps.refreshMs ?? 5000;
+  const checkService = (service: string) => {
+    if (service !== "" && !namePattern.test(service)) throw invalidArgument("service", "must be a service name such as backend");
+  };
   const checkInstance = (id: string) => {
     if (!namePattern.test(id)) throw invalidArgument("instance_id", "must be an instance id such as backend-1");
     const instance = deps.registry.get(id);
@@ -34,8 +46,49 @@ export function createBreakerService(deps: {
       return {};
     },
     listBreakers(req) {
-      if (req.service !== "" && !namePattern.test(req.service)) throw invalidArgument("service", "must be a service name such as backend");
+      checkService(req.service);
       return { breakers: deps.board.list(req.service, now()) };
+    },
+    async *watchBreakers(req, ctx) {
+      checkService(req.service);
+      const signal = deps.stop ? AbortSignal.any([ctx.signal, deps.stop]) : ctx.signal;
+      // A flag, not a queue: every message is the whole view, so changes during a slow read merge into one.
+      let changed = true;
+      let wake: (() => void) | undefined;
+      const poke = () => {
+        changed = true;
+        wake?.();
+      };
+      const unsubscribeBoard = deps.board.subscribe(poke);
+      const unsubscribeRegistry = deps.registry.subscribe(poke);
+      const onAbort = () => wake?.();
+      signal.addEventListener("abort", onAbort);
+      let lastSent: Uint8Array | undefined;
+      try {
+        while (!signal.aborted) {
+          if (!changed) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(poke, refreshMs);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wake = undefined;
+            continue;
+          }
+          changed = false;
+          const breakers = deps.board.list(req.service, now());
+          const bytes = toBinary(ListBreakersResponseSchema, create(ListBreakersResponseSchema, { breakers }));
+          if (lastSent !== undefined && Buffer.compare(lastSent, bytes) === 0) continue;
+          lastSent = bytes;
+          yield { breakers, observeTime: timestampFromMs(now()) };
+        }
+      } finally {
+        unsubscribeBoard();
+        unsubscribeRegistry();
+        signal.removeEventListener("abort", onAbort);
+      }
     },
     async isolateInstance(req, ctx) {
       const instance = checkInstance(req.instanceId);
