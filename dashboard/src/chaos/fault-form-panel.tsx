@@ -1,0 +1,217 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { useState } from "preact/hooks";
+import type { ActiveFault, InjectFaultRequest } from "../../../gen/mesh/control/v1/chaos_pb.ts";
+import type { Instance } from "../../../gen/mesh/control/v1/registry_pb.ts";
+import { describeFault, describeTarget } from "./describe-fault.ts";
+import {
+  defaultFaultForm,
+  errorCodeNames,
+  faultKindLabels,
+  faultKinds,
+  formFieldOfViolation,
+  parseFaultForm,
+  type FaultForm,
+  type FaultFormErrors,
+  type FaultFormField,
+} from "./fault-form.ts";
+import { describeError, fieldViolations, type FieldViolation } from "./field-violations.ts";
+import { FormField } from "./form-field.tsx";
+
+type Outcome = { kind: "done"; text: string } | { kind: "refused"; message: string; violations: FieldViolation[] } | undefined;
+
+/** The inject form: target, kind, the kind's parameters, duration and method filter. */
+export function FaultFormPanel(props: {
+  instances: readonly Instance[];
+  services: readonly string[];
+  canAct: boolean;
+  inject: (request: InjectFaultRequest) => Promise<ActiveFault | undefined>;
+}) {
+  const [form, setForm] = useState<FaultForm>(defaultFaultForm);
+  const [errors, setErrors] = useState<FaultFormErrors>({});
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome>(undefined);
+
+  const set = (field: FaultFormField) => (event: Event) => {
+    const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement).value;
+    setForm((f) => ({ ...f, [field]: value }));
+    setErrors((e) => ({ ...e, [field]: undefined }));
+  };
+  const setTargetKind = (targetKind: FaultForm["targetKind"]) => {
+    setForm((f) => ({ ...f, targetKind, target: "" }));
+    setErrors((e) => ({ ...e, target: undefined }));
+  };
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setOutcome(undefined);
+    const parsed = parseFaultForm(form);
+    if (!parsed.ok) {
+      setErrors(parsed.errors);
+      return;
+    }
+    setErrors({});
+    setBusy(true);
+    try {
+      const fault = await props.inject(parsed.request);
+      setOutcome({ kind: "done", text: `Injected ${describeFault(fault?.fault)} on ${describeTarget(fault?.target)}.` });
+    } catch (err) {
+      const error = ConnectError.from(err);
+      const violations = error.code === Code.InvalidArgument ? fieldViolations(error) : [];
+      const byField: FaultFormErrors = {};
+      for (const v of violations) {
+        const field = formFieldOfViolation(v.field);
+        if (field !== undefined && byField[field] === undefined) byField[field] = `${v.field} ${v.reason} (server)`;
+      }
+      setErrors(byField);
+      setOutcome({ kind: "refused", message: describeError(error), violations });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const number = (field: FaultFormField, label: string, attrs: { min?: number; max?: number; step?: string; hint?: string } = {}) => (
+    <FormField id={`fault-${field}`} label={label} hint={attrs.hint} error={errors[field]}>
+      {(control) => (
+        <input {...control} type="number" inputMode="decimal" min={attrs.min} max={attrs.max} step={attrs.step ?? "any"} value={form[field]} onInput={set(field)} />
+      )}
+    </FormField>
+  );
+
+  const targetOptions =
+    form.targetKind === "instance"
+      ? props.instances.map((i) => ({ value: i.id, label: `${i.id} (${i.service})` }))
+      : props.services.map((s) => ({ value: s, label: s }));
+
+  return (
+    <form class="panel action-form" onSubmit={submit} aria-labelledby="inject-title" noValidate>
+      <h3 id="inject-title">Inject a fault</h3>
+      {!props.canAct && (
+        <p class="role-note" id="chaos-role-note">
+          Injecting and clearing faults needs the <strong>admin</strong> role. Sign in with an admin token to use these controls.
+        </p>
+      )}
+      <fieldset disabled={!props.canAct || busy} aria-describedby={props.canAct ? undefined : "chaos-role-note"}>
+        <fieldset>
+        <legend>Target and fault</legend>
+        <div class="choice-row" role="radiogroup" aria-label="Target kind">
+          <label>
+            <input type="radio" name="fault-target-kind" checked={form.targetKind === "instance"} onChange={() => setTargetKind("instance")} />
+            One instance
+          </label>
+          <label>
+            <input type="radio" name="fault-target-kind" checked={form.targetKind === "service"} onChange={() => setTargetKind("service")} />
+            Every instance of a service
+          </label>
+        </div>
+        <div class="form-fields">
+          <FormField id="fault-target" label={form.targetKind === "instance" ? "Instance" : "Service"} error={errors.target}>
+            {(control) => (
+              <select {...control} value={form.target} onChange={set("target")}>
+                <option value="">{targetOptions.length === 0 ? "None registered" : "Choose…"}</option>
+                {targetOptions.map((o) => (
+                  <option key={o.value} value={o.value}>
+                    {o.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </FormField>
+          <FormField id="fault-kind" label="Fault">
+            {(control) => (
+              <select {...control} value={form.kind} onChange={set("kind")}>
+                {faultKinds.map((k) => (
+                  <option key={k} value={k}>
+                    {faultKindLabels[k]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </FormField>
+          {number("durationSeconds", "Duration (s)", { min: 1, max: 86_400, hint: "1 s to 24 h" })}
+        </div>
+        </fieldset>
+        <fieldset>
+        <legend>Parameters</legend>
+        <div class="form-fields">
+          {form.kind === "errorRate" && (
+            <>
+              {number("errorRatePercent", "Calls failing (%)", { min: 0, max: 100 })}
+              <FormField id="fault-errorCode" label="Status code" error={errors.errorCode}>
+                {(control) => (
+                  <select {...control} value={form.errorCode} onChange={set("errorCode")}>
+                    {errorCodeNames.map((name) => (
+                      <option key={name} value={name}>
+                        {name}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </FormField>
+            </>
+          )}
+          {form.kind === "latency" && (
+            <>
+              {number("latencyMs", "Delay (ms)", { min: 1, max: 60_000 })}
+              {number("jitterMs", "Jitter (ms)", { min: 0, max: 60_000, hint: "random extra, up to" })}
+              {number("affectedPercent", "Calls delayed (%)", { min: 0, max: 100 })}
+            </>
+          )}
+          {form.kind === "hang" && number("affectedPercent", "Calls hanging (%)", { min: 0, max: 100, hint: "until their deadline" })}
+          {form.kind === "crash" && (
+            <>
+              {number("crashDelaySeconds", "Exit after (s)", { min: 0, max: 3600 })}
+              {number("crashExitCode", "Exit code", { min: 1, max: 255, step: "1" })}
+            </>
+          )}
+          {(form.kind === "database" || form.kind === "cache") && (
+            <>
+              {number("dependencyFailurePercent", `${form.kind === "database" ? "Queries" : "Commands"} failing (%)`, { min: 0, max: 100 })}
+              {number("dependencyLatencyMs", "Added latency (ms)", { min: 0, max: 60_000 })}
+            </>
+          )}
+          {form.kind === "memoryPressure" && (
+            <>
+              {number("memoryMbPerSecond", "Growth (MB/s)", { min: 1, max: 100, step: "1" })}
+              {number("memoryMaxMb", "Bound (MB)", { min: 1, max: 1024, step: "1" })}
+            </>
+          )}
+          <div class="form-field wide">
+            <FormField
+              id="fault-methods"
+              label="Only these methods (optional)"
+              hint="package.Service or package.Service/Method, separated by commas; empty means every call"
+              error={errors.methods}
+            >
+              {(control) => <input {...control} type="text" placeholder="mesh.data.v1.DataService/ListItems" value={form.methods} onInput={set("methods")} />}
+            </FormField>
+          </div>
+        </div>
+        </fieldset>
+        <div class="form-actions">
+          <button type="submit" class="primary">
+            {busy ? "Injecting…" : "Inject fault"}
+          </button>
+        </div>
+      </fieldset>
+      {outcome?.kind === "done" && (
+        <p class="notice" role="status">
+          {outcome.text}
+        </p>
+      )}
+      {outcome?.kind === "refused" && (
+        <div class="form-alert" role="alert">
+          <strong>The control plane refused the fault:</strong> {outcome.violations.length === 0 && outcome.message}
+          {outcome.violations.length > 0 && (
+            <ul>
+              {outcome.violations.map((v) => (
+                <li key={v.field}>
+                  <code>{v.field}</code> {v.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </form>
+  );
+}
