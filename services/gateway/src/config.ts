@@ -103,6 +103,8 @@ const gatewayConfigSchema = z.object({
   TRANSCODE_MAX_TIMEOUT_MS: env.int(300_000, 0, 86_400_000),
   /** Write fields that hold their default value (`0`, `""`, `false`, `[]`) in REST responses. */
   TRANSCODE_EMIT_DEFAULTS: env.bool(false),
+  /** Jaeger's UI, such as http://localhost:16686: the dashboard links requests and latency spikes to their traces there. */
+  JAEGER_UI_URL: env.url(["http", "https"]).optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & { INSTANCE_ID: string };

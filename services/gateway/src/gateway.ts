@@ -14,6 +14,7 @@ import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { backendServices, controlServices } from "../../../lib/mesh-services.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import type { GatewayConfig } from "./config.ts";
+import { createDashboardHandler } from "./dashboard/serve-dashboard.ts";
 import { watchRegistry, type RegistryWatch } from "./discovery/watch-registry.ts";
 import { createEdge } from "./edge/edge.ts";
 import { createJwtVerifier } from "./edge/jwt-verifier.ts";
@@ -198,7 +199,7 @@ export async function startGateway(config: GatewayConfig, deps: { logger: Logger
     port: config.PORT,
     logger,
     reflectServices: proxied,
-    httpHandlers: [edge.handle, rest, passThrough],
+    httpHandlers: [edge.handle, createDashboardHandler({ config: { authRequired: verifier !== undefined, jaegerUrl: config.JAEGER_UI_URL } }), rest, passThrough],
     routes() {},
   });
   metrics.register(service.registry);
