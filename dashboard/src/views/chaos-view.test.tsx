@@ -74,7 +74,7 @@ function fakeMesh(options: { refuse?: ConnectError } = {}) {
         const fault = create(ActiveFaultSchema, {
           id: `f${faults.length + 1}`,
           target: req.target,
-          fault: { ...req.fault, expireTime: timestampFromMs(Date.now() + 90_000) },
+          fault: { spec: req.fault?.spec, duration: req.fault?.duration, expireTime: timestampFromMs(Date.now() + 90_000) },
           instanceIds: ["backend-1"],
         });
         faults.push(fault);
