@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.ts";
+import { FaultService } from "../../gen/mesh/chaos/v1/fault_pb.ts";
 import { StatusService } from "../../gen/mesh/health/v1/status_pb.ts";
 import { createServiceCredentialInterceptor, requireServiceCredential, serviceTokenHeader, startServiceCredential } from "./service-credential.ts";
 
@@ -10,6 +11,7 @@ const secret = "a-mesh-service-secret-of-32-bytes-or-more";
 function server() {
   return createRouterTransport(
     (router) => {
+      router.service(FaultService, { listFaults: () => ({}) });
       router.service(StatusService, { getStatus: () => ({ service: "backend" }) });
       router.service(Health, { check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }) });
     },
@@ -26,18 +28,18 @@ describe("the service credential", () => {
     const credential = await startServiceCredential({ secret, subject: "gateway-1" });
     try {
       const transport = server();
-      const status = createClient(StatusService, transport);
+      const faults = createClient(FaultService, transport);
       const header = { [serviceTokenHeader]: credential.token() };
-      expect(await code(status.getStatus({}, { headers: header }))).toBe("ok");
+      expect(await code(faults.listFaults({}, { headers: header }))).toBe("ok");
       // And through the client interceptor.
       const intercepted = createClient(
-        StatusService,
-        createRouterTransport((router) => router.service(StatusService, { getStatus: () => ({}) }), {
+        FaultService,
+        createRouterTransport((router) => router.service(FaultService, { listFaults: () => ({}) }), {
           router: { interceptors: [requireServiceCredential({ secret })] },
           transport: { interceptors: [createServiceCredentialInterceptor(credential)] },
         }),
       );
-      expect(await code(intercepted.getStatus({}))).toBe("ok");
+      expect(await code(intercepted.listFaults({}))).toBe("ok");
     } finally {
       credential.stop();
     }
@@ -60,11 +62,12 @@ describe("the service credential", () => {
     ],
   ])("refuses a call with %s as Unauthenticated", async (_label, make) => {
     const token = await make();
-    const status = createClient(StatusService, server());
-    expect(await code(status.getStatus({}, { headers: token === undefined ? {} : { [serviceTokenHeader]: token } }))).toBe(Code.Unauthenticated);
+    const faults = createClient(FaultService, server());
+    expect(await code(faults.listFaults({}, { headers: token === undefined ? {} : { [serviceTokenHeader]: token } }))).toBe(Code.Unauthenticated);
   });
 
-  it("never asks health checks for it", async () => {
+  it("never asks health checks or status for it: both are public", async () => {
     expect((await createClient(Health, server()).check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await createClient(StatusService, server()).getStatus({})).service).toBe("backend");
   });
 });

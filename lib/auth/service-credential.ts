@@ -53,17 +53,19 @@ export function createServiceCredentialInterceptor(credential: ServiceCredential
 
 export interface RequireServiceCredentialOptions {
   secret: string;
-  /** Services callable without the credential. @default grpc.health.v1.Health and server reflection */
+  /** Services callable without the credential. @default grpc.health.v1.Health, mesh.health.v1.StatusService and server reflection */
   exempt?: (serviceTypeName: string) => boolean;
   /** Verified tokens remembered, to skip the HMAC on repeat calls. @default 256 */
   cacheSize?: number;
 }
 
-const defaultExempt = (service: string) => service === "grpc.health.v1.Health" || service.startsWith("grpc.reflection.");
+/** Public by the protos' access rules: health, status and reflection answer anyone who can reach the port. */
+const defaultExempt = (service: string) =>
+  service === "grpc.health.v1.Health" || service === "mesh.health.v1.StatusService" || service.startsWith("grpc.reflection.");
 
 /**
  * Server side, for backends and control: refuses calls that do not carry a valid service credential (they
- * bypassed the gateway) with UNAUTHENTICATED, except health checks and reflection. Place it after the error
+ * bypassed the gateway) with UNAUTHENTICATED, except health checks, status and reflection. Place it after the error
  * interceptor, before the service's own.
  */
 export function requireServiceCredential(options: RequireServiceCredentialOptions): Interceptor {

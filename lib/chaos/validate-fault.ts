@@ -43,8 +43,9 @@ export function validateFault(fault: Fault | undefined, prefix = "fault"): asser
       break;
     case "errorRate":
       checkRate(out, `${prefix}.error_rate.rate`, spec.value.rate, false);
-      if (spec.value.code === RpcCode.OK || !isEnumValue(RpcCode, spec.value.code)) {
-        out.push({ field: `${prefix}.error_rate.code`, reason: "must be a gRPC status code other than OK" });
+      // Unset (OK) means UNAVAILABLE, as the contract says; a number outside google.rpc.Code is refused.
+      if (!isEnumValue(RpcCode, spec.value.code)) {
+        out.push({ field: `${prefix}.error_rate.code`, reason: "must be a google.rpc.Code; unset means UNAVAILABLE" });
       }
       break;
     case "latency":

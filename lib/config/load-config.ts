@@ -102,4 +102,10 @@ export const processConfigShape = {
   /** Delay between two exports of finished spans (the OTel variable of the same name). */
   OTEL_BSP_SCHEDULE_DELAY: env.int(5000, 10, 600_000),
   MESH_VERSION: z.string().min(1).max(100).default("0.1.0"),
+  /**
+   * Shared secret of the mesh's service credential (lib/auth/service-credential.ts). With it, processes
+   * present a token signed with it on calls inside the mesh, and backends refuse calls without one: callers
+   * outside the mesh must come through the gateway.
+   */
+  MESH_SERVICE_SECRET: z.string().min(32, { error: "expected at least 32 characters" }).optional(),
 };

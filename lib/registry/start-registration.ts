@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InstanceSchema, RegistryService } from "../../gen/mesh/control/v1/registry_pb.ts";
 import type { Logger } from "../logging/create-logger.ts";
@@ -22,6 +22,8 @@ export interface RegistrationOptions {
   leaseTtlMs?: number;
   /** For tests. @default gRPC to controlUrl */
   transport?: Transport;
+  /** Interceptors of the default transport, such as the service credential's. */
+  interceptors?: Interceptor[];
   /** Retry delays after failures grow from this up to 10 s, with jitter. @default 500 */
   retryBaseMs?: number;
 }
@@ -38,7 +40,7 @@ export interface Registration {
  */
 export function startRegistration(options: RegistrationOptions): Registration {
   const { logger } = options;
-  const client = createClient(RegistryService, options.transport ?? createGrpcTransport({ baseUrl: options.controlUrl }));
+  const client = createClient(RegistryService, options.transport ?? createGrpcTransport({ baseUrl: options.controlUrl, interceptors: options.interceptors ?? [] }));
   const ttlMs = options.leaseTtlMs ?? 15_000;
   const retryBaseMs = options.retryBaseMs ?? 500;
   const stopped = new AbortController();

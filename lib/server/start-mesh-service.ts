@@ -38,7 +38,13 @@ export interface MeshServiceOptions {
    * Registers the instance with the control plane at this URL after it listens, and deregisters it first
    * thing on drain. `advertiseUrl` is the address others reach it at. @default the listening URL
    */
-  registration?: { controlUrl: string; advertiseUrl?: string | undefined; metadata?: Record<string, string> };
+  registration?: {
+    controlUrl: string;
+    advertiseUrl?: string | undefined;
+    metadata?: Record<string, string>;
+    /** Interceptors of the calls to control, such as the service credential's. */
+    interceptors?: Interceptor[];
+  };
   /** Process start in epoch ms. @default now */
   startTime?: number;
 }
@@ -120,6 +126,7 @@ export async function startMeshService(options: MeshServiceOptions): Promise<Mes
             metadata: options.registration.metadata ?? {},
           },
           logger: options.logger,
+          interceptors: options.registration.interceptors ?? [],
         });
   return {
     server,

@@ -276,7 +276,7 @@ describe("a running backend", () => {
     it("names every out-of-range field, in the message and in a BadRequest detail", async () => {
       const answer = await postJson(
         injectPath,
-        JSON.stringify({ fault: { errorRate: { rate: 2, code: "OK" }, duration: "0.5s", methods: ["not a method"] } }),
+        JSON.stringify({ fault: { errorRate: { rate: 2, code: 99 }, duration: "0.5s", methods: ["not a method"] } }),
       );
       expect(answer.status).toBe(400);
       expect(answer.body.code).toBe("invalid_argument");

@@ -10,6 +10,7 @@ import { createPool } from "../../../lib/db/create-pool.ts";
 import { migrate } from "../../../lib/db/migrate.ts";
 import { pgCheck } from "../../../lib/health/pg-check.ts";
 import { redisCheck } from "../../../lib/health/redis-check.ts";
+import { createServiceCredentialInterceptor, requireServiceCredential, startServiceCredential } from "../../../lib/auth/service-credential.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
 import { startMeshService, type MeshService } from "../../../lib/server/start-mesh-service.ts";
 import { createPostgresProbe, createRedisProbe } from "../../../lib/status/dependency-probes.ts";
@@ -180,6 +181,10 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
     { maxValueBytes: config.MAX_VALUE_BYTES, maxMetadataBytes: config.MAX_METADATA_BYTES },
   );
 
+  // With the mesh's service secret, only mesh processes (the gateway, control) may call the data, queue and
+  // fault services; this backend presents its own credential to control when it registers.
+  const secret = config.MESH_SERVICE_SECRET;
+  const credential = secret === undefined ? undefined : await startServiceCredential({ secret, subject: config.INSTANCE_ID });
   const service = await startMeshService({
     service: "backend",
     instanceId: config.INSTANCE_ID,
@@ -194,8 +199,15 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
       cache: createRedisProbe(redis),
       activeFaults: () => faults.list(),
     },
-    interceptors: [createFaultInterceptor(faults)],
-    registration: config.CONTROL_URL === undefined ? undefined : { controlUrl: config.CONTROL_URL, advertiseUrl: config.ADVERTISE_URL },
+    interceptors: [...(secret === undefined ? [] : [requireServiceCredential({ secret })]), createFaultInterceptor(faults)],
+    registration:
+      config.CONTROL_URL === undefined
+        ? undefined
+        : {
+            controlUrl: config.CONTROL_URL,
+            advertiseUrl: config.ADVERTISE_URL,
+            interceptors: credential === undefined ? [] : [createServiceCredentialInterceptor(credential)],
+          },
     routes(router) {
       router.service(DataService, dataService);
       router.service(QueueService, queue.service);
@@ -218,6 +230,7 @@ export async function startBackend(config: BackendConfig, deps: BackendDeps): Pr
       // The queue first ends Consume streams and long-polls, which would otherwise hold the drain open.
       await Promise.all([queue.stop(graceMs), service.drain(graceMs)]);
       reaper.stop();
+      credential?.stop();
       cache.close();
       faults.close();
       await Promise.allSettled([pool.end(), redis.quit()]);

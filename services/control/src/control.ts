@@ -18,6 +18,8 @@ import { startMeshService, type MeshService } from "../../../lib/server/start-me
 import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
 import { createSupervisor } from "../../../lib/process/supervisor.ts";
 import { createClientCache } from "../../../lib/rpc/create-client-cache.ts";
+import { createServiceCredentialInterceptor, startServiceCredential } from "../../../lib/auth/service-credential.ts";
+import { createClientTracingInterceptor } from "../../../lib/telemetry/tracing-interceptors.ts";
 import { createBreakerBoard } from "./breakers/breaker-board.ts";
 import { createBreakerService } from "./breakers/breaker-service.ts";
 import { createChaosController } from "./chaos/chaos-controller.ts";
@@ -83,8 +85,12 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
     intervalMs: config.HEALTH_PROBE_INTERVAL_MS,
     thresholds: { healthy: config.HEALTHY_THRESHOLD, unhealthy: config.UNHEALTHY_THRESHOLD },
   });
-  const faultClients = createClientCache(FaultService);
-  const statusClients = createClientCache(StatusService);
+  // Backends configured with the mesh's service secret take fault and status calls only with its credential.
+  const credential =
+    config.MESH_SERVICE_SECRET === undefined ? undefined : await startServiceCredential({ secret: config.MESH_SERVICE_SECRET, subject: config.INSTANCE_ID });
+  const instanceInterceptors = [createClientTracingInterceptor(), ...(credential === undefined ? [] : [createServiceCredentialInterceptor(credential)])];
+  const faultClients = createClientCache(FaultService, instanceInterceptors);
+  const statusClients = createClientCache(StatusService, instanceInterceptors);
   const chaos = createChaosController({ registry, faults: faultClients.get, events, logger, now });
   const supervisor = createSupervisor({
     searchPath: config.PATH,
@@ -127,6 +133,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
               REDIS_URL: config.REDIS_URL,
               CONTROL_URL: selfUrl,
               MESH_VERSION: config.MESH_VERSION,
+              ...(config.MESH_SERVICE_SECRET ? { MESH_SERVICE_SECRET: config.MESH_SERVICE_SECRET } : {}),
               ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
               OTEL_TRACES_SAMPLER_ARG: String(config.OTEL_TRACES_SAMPLER_ARG),
               ...(config.MESH_DEMO ? { ERROR_RATE: index === 1 ? "0.15" : "0.2" } : {}),
@@ -171,6 +178,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       stop.abort();
       clearInterval(sweeper);
       prober.stop();
+      credential?.stop();
       chaos.stop();
       unsubscribe();
       await service.drain(graceMs);

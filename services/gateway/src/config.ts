@@ -64,11 +64,6 @@ const gatewayConfigSchema = z.object({
   JWT_ROLES_CLAIM: z.string().min(1).default("roles"),
   /** Leeway for `exp` and `nbf`, in seconds. */
   JWT_CLOCK_TOLERANCE_S: env.int(5, 0, 300),
-  /**
-   * Shared secret of the mesh's service credential: the gateway presents a token signed with it to backends
-   * and control, which (when configured with it) refuse calls without one.
-   */
-  MESH_SERVICE_SECRET: z.string().min(32, { error: "expected at least 32 characters" }).optional(),
   /** Valkey/Redis holding the distributed rate-limit buckets; without it each gateway limits on its own. */
   REDIS_URL: env.url(["redis", "rediss"]).optional(),
   /** Requests per second each caller (token subject, API key or client IP) may make; 0 turns limiting off. */

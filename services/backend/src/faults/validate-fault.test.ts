@@ -35,6 +35,7 @@ function violations(value: Fault | undefined, prefix?: string): string[] {
 describe("validateFault", () => {
   it.each<[string, FaultInit]>([
     ["error rate at its bounds", { spec: { case: "errorRate", value: { rate: 1, code: RpcCode.UNAVAILABLE } } }],
+    ["an error rate without a code (meaning UNAVAILABLE)", { spec: { case: "errorRate", value: { rate: 0.5 } } }],
     ["error rate just above 0", { spec: { case: "errorRate", value: { rate: 0.001, code: RpcCode.UNAUTHENTICATED } } }],
     ["latency of 1 ms with 60 s of jitter", { spec: { case: "latency", value: { delay: ms(1), jitter: ms(60_000), rate: 0 } } }],
     ["latency of 60 s on every call", { spec: { case: "latency", value: { delay: ms(60_000), rate: 1 } } }],
@@ -68,7 +69,6 @@ describe("validateFault", () => {
     ["an error rate that is not a number", fault({ spec: { case: "errorRate", value: { rate: Number.NaN, code: RpcCode.INTERNAL } } }), [
       "fault.error_rate.rate",
     ]],
-    ["an error rate failing with OK", fault({ spec: { case: "errorRate", value: { rate: 0.5, code: RpcCode.OK } } }), ["fault.error_rate.code"]],
     ["an error rate with an unknown code", fault({ spec: { case: "errorRate", value: { rate: 0.5, code: 99 as RpcCode } } }), [
       "fault.error_rate.code",
     ]],
@@ -110,7 +110,7 @@ describe("validateFault", () => {
     }), ["fault.methods[1]", "fault.methods[2]", "fault.methods[3]", "fault.methods[4]"]],
     ["a source of 201 characters", fault({ spec: { case: "hang", value: {} }, source: "s".repeat(201) }), ["fault.source"]],
     ["everything wrong at once", create(FaultSchema, {
-      spec: { case: "errorRate", value: { rate: 2, code: RpcCode.OK } },
+      spec: { case: "errorRate", value: { rate: 2, code: 99 as RpcCode } },
       duration: ms(1),
       methods: ["nope"],
       source: "s".repeat(201),
