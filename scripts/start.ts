@@ -110,15 +110,21 @@ async function waitServing(name: string, baseUrl: string, timeoutMs = 30_000): P
   await stopAll(1);
 }
 
-// Auth is on: a local HS256 secret, made once and kept (owner-only) with the data, signs the tokens printed below.
+/** A random secret made once and kept (owner-only) with the data. */
+function localSecret(name: string): string {
+  const file = resolve(root, config.MESH_DATA_DIR, name);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(48).toString("base64url"), { mode: 0o600 });
+  }
+  return readFileSync(file, "utf8").trim();
+}
+// Auth is on: a local HS256 secret signs the tokens printed below.
 const jwtIssuer = "connect-mesh-local";
 const jwtAudience = "connect-mesh";
-const secretFile = resolve(root, config.MESH_DATA_DIR, "jwt-secret");
-if (!existsSync(secretFile)) {
-  mkdirSync(dirname(secretFile), { recursive: true });
-  writeFileSync(secretFile, randomBytes(48).toString("base64url"), { mode: 0o600 });
-}
-const jwtSecret = readFileSync(secretFile, "utf8").trim();
+const jwtSecret = localSecret("jwt-secret");
+// The mesh's service credential: backends take data, queue and fault calls only from the gateway and control.
+const serviceSecret = localSecret("service-secret");
 async function localToken(subject: string, roles: string[]): Promise<string> {
   return new SignJWT({ roles })
     .setProtectedHeader({ alg: "HS256" })
@@ -162,6 +168,7 @@ supervisor.start({
     GATEWAY_URL: `http://127.0.0.1:${config.MESH_GATEWAY_PORT}`,
     // Load tests go through the gateway, where auth is on: they run as the local admin.
     LOAD_TEST_BEARER_TOKEN: adminToken,
+    MESH_SERVICE_SECRET: serviceSecret,
     ...(pglite ? { BACKEND_DB_POOL_MAX: "2" } : {}),
   },
 });
@@ -185,6 +192,7 @@ supervisor.start({
     JWT_SECRET: jwtSecret,
     JWT_ISSUER: jwtIssuer,
     JWT_AUDIENCE: jwtAudience,
+    MESH_SERVICE_SECRET: serviceSecret,
   },
 });
 await waitServing("gateway", gatewayUrl);
