@@ -1,0 +1,41 @@
+// The dashboard's shell in real Chromium against a real mesh: served by the gateway, sign-in, roles.
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, openDashboard, pageProblems, signIn, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+
+let mesh: DashboardMesh;
+let browser: Browser;
+
+beforeAll(async () => {
+  mesh = await startDashboardMesh("dashboard_shell");
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await mesh?.stop();
+}, 60_000);
+
+describe("dashboard shell", () => {
+  it("asks for a token, refuses text that is not a JWT, and signs in with a valid one", async () => {
+    const page = await openDashboard(browser, mesh);
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeTruthy();
+    await page.getByLabel("Bearer token (JWT)").fill("not a token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("this is not a JWT").waitFor();
+    await signIn(page, mesh.tokens.user);
+    expect(await page.getByTestId("signed-in-as").textContent()).toContain("e2e-user (read-only)");
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("a token the gateway refuses brings the sign-in form back", async () => {
+    const page = await openDashboard(browser, mesh);
+    // Well-formed, but signed with another secret.
+    const forged = mesh.tokens.admin.replace(/\.[^.]+$/, ".c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5");
+    await page.getByLabel("Bearer token (JWT)").fill(forged);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("The gateway refused the token").waitFor({ timeout: 15_000 });
+    await page.close();
+  });
+});
