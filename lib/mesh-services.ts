@@ -9,6 +9,7 @@ import { OverviewService } from "../gen/mesh/control/v1/overview_pb.ts";
 import { PolicyService } from "../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../gen/mesh/control/v1/registry_pb.ts";
 import { ScalingService } from "../gen/mesh/control/v1/scaling_pb.ts";
+import { TrafficService } from "../gen/mesh/control/v1/traffic_pb.ts";
 import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
 import { StatusService } from "../gen/mesh/health/v1/status_pb.ts";
 import { QueueService } from "../gen/mesh/queue/v1/queue_pb.ts";
@@ -26,6 +27,7 @@ export const controlServices: readonly DescService[] = [
   ScalingService,
   OverviewService,
   EventService,
+  TrafficService,
 ];
 
 /** Every RPC service of the mesh, the per-instance ones (status, health, fault hooks) included. */

@@ -5,6 +5,7 @@ import { ChaosService } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { OverviewService } from "../../../gen/mesh/control/v1/overview_pb.ts";
 import { ScalingService } from "../../../gen/mesh/control/v1/scaling_pb.ts";
+import { TrafficService } from "../../../gen/mesh/control/v1/traffic_pb.ts";
 import { LoadTestService } from "../../../gen/mesh/control/v1/load_test_pb.ts";
 import { EventType } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { StatusService } from "../../../gen/mesh/health/v1/status_pb.ts";
@@ -39,6 +40,8 @@ import { createRegistryService } from "./registry/registry-service.ts";
 import { createRegistryState } from "./registry/registry-state.ts";
 import { createLocalScaler, type Scaler } from "./scaling/local-scaler.ts";
 import { createScalingService } from "./scaling/scaling-service.ts";
+import { createTrafficHistory } from "./traffic/traffic-history.ts";
+import { createTrafficService } from "./traffic/traffic-service.ts";
 
 export const controlMigrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -143,6 +146,8 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       }),
     );
   }
+  // The last 15 minutes of the gateways' traffic reports, in memory, for the dashboard's charts.
+  const traffic = createTrafficHistory();
   const loadTests = createLoadTestRunner({ pool, events, logger, gatewayUrl: config.GATEWAY_URL, bearerToken: config.LOAD_TEST_BEARER_TOKEN });
   const service = await startMeshService({
     service: "control",
@@ -158,10 +163,11 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
       router.service(EventService, createEventService({ log: events, stop: stop.signal }));
       router.service(ChaosService, createChaosService(chaos));
-      router.service(BreakerService, createBreakerService({ board: createBreakerBoard(registry), registry, events, now, stop: stop.signal }));
+      router.service(BreakerService, createBreakerService({ board: createBreakerBoard(registry), registry, events, now, stop: stop.signal, traffic }));
       router.service(OverviewService, createOverviewService({ registry, status: statusClients.get, now, stop: stop.signal }));
       router.service(ScalingService, createScalingService({ orchestrator: config.ORCHESTRATOR, scalers, events }));
       router.service(LoadTestService, createLoadTestService({ runner: loadTests, meshServices }));
+      router.service(TrafficService, createTrafficService({ history: traffic, now, stop: stop.signal }));
     },
   });
   selfUrl = config.ADVERTISE_URL ?? service.server.url;

@@ -6,6 +6,7 @@ import { EventType } from "../../../../gen/mesh/control/v1/events_pb.ts";
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { RegistryState } from "../registry/registry-state.ts";
+import type { TrafficHistory } from "../traffic/traffic-history.ts";
 import type { BreakerBoard } from "./breaker-board.ts";
 
 const namePattern = /^[A-Za-z0-9._-]{1,100}$/;
@@ -25,6 +26,8 @@ export function createBreakerService(deps: {
    * and isolations that ended drop out. Nothing is sent when the view is unchanged. @default 5000
    */
   refreshMs?: number;
+  /** Takes the traffic figures that come with each report. */
+  traffic?: Pick<TrafficHistory, "record">;
 }): ServiceImpl<typeof BreakerService> {
   const now = deps.now ?? Date.now;
   const refreshMs = deps.refreshMs ?? 5000;
@@ -42,7 +45,11 @@ export function createBreakerService(deps: {
     reportBreakers(req) {
       if (!namePattern.test(req.gatewayId)) throw invalidArgument("gateway_id", "must be a gateway instance id");
       if (req.breakers.length > 10_000) throw invalidArgument("breakers", "at most 10000 entries");
-      deps.board.report(req.gatewayId, req.breakers, now());
+      if (req.routes.length > 10_000) throw invalidArgument("routes", "at most 10000 entries");
+      if (req.retryBudgets.length > 1000) throw invalidArgument("retry_budgets", "at most 1000 entries");
+      const at = now();
+      deps.board.report(req.gatewayId, req.breakers, at);
+      deps.traffic?.record({ gatewayId: req.gatewayId, breakers: req.breakers, routes: req.routes, retryBudgets: req.retryBudgets }, at);
       return {};
     },
     listBreakers(req) {
