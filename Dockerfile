@@ -8,6 +8,15 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# Build stage: the dashboard (Vite), with the dev dependencies it needs; only dashboard/dist leaves this stage.
+FROM node:24-slim AS dashboard
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm install --no-audit --no-fund && npm cache clean --force
+COPY gen ./gen
+COPY dashboard ./dashboard
+RUN node node_modules/vite/bin/vite.js build --config dashboard/vite.config.ts
+
 # Runtime stage: sources and production node_modules, run as the unprivileged `node` user.
 FROM node:24-slim
 WORKDIR /app
@@ -17,6 +26,7 @@ COPY package.json ./
 COPY gen ./gen
 COPY lib ./lib
 COPY services ./services
+COPY --from=dashboard /app/dashboard/dist ./dashboard/dist
 COPY scripts/healthcheck.ts ./scripts/healthcheck.ts
 USER node
 # Node 24 runs the TypeScript sources directly (type stripping). Healthy means grpc.health.v1 says SERVING.

@@ -14,6 +14,8 @@ const startConfigSchema = z.object({
   REDIS_URL: env.url(["redis", "rediss"]).optional(),
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.url(["http", "https"]).optional(),
+  /** Jaeger's UI, such as http://localhost:16686: passed to the gateway so the dashboard links traces there. */
+  JAEGER_UI_URL: env.url(["http", "https"]).optional(),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
 });
 

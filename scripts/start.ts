@@ -15,6 +15,7 @@ import { InfraError } from "../lib/infra/infra-error.ts";
 import { startLocalInfra, type LocalInfra } from "../lib/infra/local-infra.ts";
 import { formatLogLine } from "../lib/process/format-log-line.ts";
 import { createSupervisor } from "../lib/process/supervisor.ts";
+import { ensureDashboardBuilt } from "./build-dashboard.ts";
 import { readStartConfig, type StartConfig } from "./start-config.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -49,6 +50,13 @@ const infraLogger = {
   info: (details: object, msg: string) => print("infra", JSON.stringify({ level: "info", time: new Date().toISOString(), msg, ...details })),
   warn: (details: object, msg: string) => print("infra", JSON.stringify({ level: "warn", time: new Date().toISOString(), msg, ...details })),
 };
+
+// The dashboard the gateway serves at /dashboard/: built here unless dashboard/dist is newer than its sources.
+try {
+  await ensureDashboardBuilt();
+} catch (err) {
+  fail((err as Error).message);
+}
 
 let infra: LocalInfra;
 try {
@@ -192,6 +200,7 @@ supervisor.start({
     JWT_SECRET: jwtSecret,
     JWT_ISSUER: jwtIssuer,
     JWT_AUDIENCE: jwtAudience,
+    ...(config.JAEGER_UI_URL ? { JAEGER_UI_URL: config.JAEGER_UI_URL } : {}),
     MESH_SERVICE_SECRET: serviceSecret,
   },
 });
@@ -201,6 +210,7 @@ console.log(`
 connect-mesh is up${pglite ? " (on embedded PGlite: single session, slower; install PostgreSQL for the real thing)" : ""}.
 
   gateway        ${gatewayUrl}   Connect, gRPC, gRPC-Web (HTTP/1.1 and HTTP/2); metrics at ${gatewayUrl}/metrics
+  dashboard      http://localhost:${config.MESH_GATEWAY_PORT}/dashboard/   sign in with a token below${config.JAEGER_UI_URL ? `; traces link to ${config.JAEGER_UI_URL}` : ""}
   control plane  ${controlUrl}
 ${backendUrls.map((u, i) => `  backend-${i + 1}      ${u}`).join("\n")}
   PostgreSQL     ${infra.databaseUrl.replace(/\/\/[^@]*@/, "//")}

@@ -17,6 +17,26 @@ afterAll(async () => {
 }, 60_000);
 
 describe("dashboard shell", () => {
+  it("the page, its assets and config.json are public while RPCs keep requiring a token", async () => {
+    const page = await fetch(`${mesh.gatewayUrl}/dashboard/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const asset = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect(asset).toBeDefined();
+    const script = await fetch(`${mesh.gatewayUrl}${asset}`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("cache-control")).toContain("immutable");
+    expect(await (await fetch(`${mesh.gatewayUrl}/dashboard/config.json`)).json()).toEqual({ authRequired: true, jaegerUrl: "http://127.0.0.1:16686" });
+    const rpc = await fetch(`${mesh.gatewayUrl}/mesh.control.v1.OverviewService/GetOverview`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(rpc.status).toBe(401);
+    const allowed = await fetch(`${mesh.gatewayUrl}/mesh.control.v1.OverviewService/GetOverview`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${mesh.tokens.user}` },
+      body: "{}",
+    });
+    expect(allowed.status).toBe(200);
+  });
+
   it("asks for a token, refuses text that is not a JWT, and signs in with a valid one", async () => {
     const page = await openDashboard(browser, mesh);
     await expect(page.getByRole("heading", { name: "Sign in" })).toBeTruthy();
