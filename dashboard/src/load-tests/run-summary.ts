@@ -35,13 +35,18 @@ export function describeLoadTarget(spec: LoadTestSpec | undefined): string {
   }
 }
 
-export const loadTestStateLabels: Record<LoadTestState, string> = {
+const stateLabels: Record<number, string> = {
   [LoadTestState.UNSPECIFIED]: "unknown",
   [LoadTestState.RUNNING]: "running",
   [LoadTestState.COMPLETED]: "completed",
   [LoadTestState.STOPPED]: "stopped",
   [LoadTestState.FAILED]: "failed",
 };
+
+/** "running", "completed", "stopped", "failed" or "unknown". */
+export function loadTestStateLabel(state: LoadTestState): string {
+  return stateLabels[state] ?? "unknown";
+}
 
 export function summarizeRun(test: LoadTest): RunSummary {
   const p = test.progress;
