@@ -23,6 +23,7 @@ import { createRateLimiter } from "./rate-limit/rate-limiter.ts";
 import { startBreakerReports } from "./resilience/breaker-reporter.ts";
 import { createCallRunner } from "./resilience/call-runner.ts";
 import { createGatewayMetrics } from "./resilience/gateway-metrics.ts";
+import { createRouteTally } from "./resilience/route-tally.ts";
 import { loadDescriptorSet, servicesOf } from "./transcode/descriptor-set.ts";
 import { createResilientTransports } from "./transcode/resilient-transport.ts";
 import { createRestGateway } from "./transcode/rest-gateway.ts";
@@ -73,7 +74,8 @@ export async function startGateway(config: GatewayConfig, deps: { logger: Logger
   if (extraServices.length > 0) logger.info({ services: names(extraServices) }, "routing services from DESCRIPTOR_SETS");
   const proxied = [...backendServices, ...(config.CONTROL_URL ? controlServices : []), ...extraServices];
 
-  const metrics = createGatewayMetrics();
+  const traffic = createRouteTally();
+  const metrics = createGatewayMetrics({ traffic });
   const credential: ServiceCredential | undefined =
     config.MESH_SERVICE_SECRET === undefined ? undefined : await startServiceCredential({ secret: config.MESH_SERVICE_SECRET, subject: config.INSTANCE_ID });
   const credentialHeaders = (): Readonly<Record<string, string>> => (credential ? { [serviceTokenHeader]: credential.token() } : {});
@@ -210,6 +212,7 @@ export async function startGateway(config: GatewayConfig, deps: { logger: Logger
         transport: controlTransport,
         gatewayId: config.INSTANCE_ID,
         pools: () => directory.pools(),
+        traffic,
         intervalMs: config.BREAKER_REPORT_INTERVAL_MS,
         logger,
       })

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
 import type { BreakerStateName } from "../upstreams/endpoint.ts";
+import type { RouteTally } from "./route-tally.ts";
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -30,7 +31,9 @@ export interface GatewayMetrics {
   register(registry: Registry): void;
 }
 
-export function createGatewayMetrics(): GatewayMetrics {
+/** `traffic` also receives requests, retries and budget exhaustion, for the traffic reports to control. */
+export function createGatewayMetrics(options: { traffic?: RouteTally } = {}): GatewayMetrics {
+  const { traffic } = options;
   const requests = new Counter({
     name: "gateway_requests_total",
     help: "Calls as callers see them (before retries), by route, method and outcome code.",
@@ -99,14 +102,21 @@ export function createGatewayMetrics(): GatewayMetrics {
       const labels = { route, rpc_method: method, code: codeLabel(code) };
       requests.inc(labels);
       requestDuration.observe(labels, seconds);
+      traffic?.request(route, method, code, seconds);
     },
     attempt(route, method, instance, code, seconds) {
       const labels = { route, rpc_method: method, instance, code: codeLabel(code) };
       attempts.inc(labels);
       attemptDuration.observe(labels, seconds);
     },
-    retry: (route, method, reason) => retries.inc({ route, rpc_method: method, reason }),
-    budgetExhausted: (service, method) => exhausted.inc({ upstream_service: service, rpc_method: method }),
+    retry(route, method, reason) {
+      retries.inc({ route, rpc_method: method, reason });
+      traffic?.retry(route, method);
+    },
+    budgetExhausted(service, method) {
+      exhausted.inc({ upstream_service: service, rpc_method: method });
+      traffic?.budgetExhausted(service);
+    },
     pick: (service, instance, balancing) => picks.inc({ upstream_service: service, instance, balancing }),
     breaker: (service, instance, state) => breakerState.set({ upstream_service: service, instance }, breakerValue[state]),
     breakerTransition: (service, instance, to) => transitions.inc({ upstream_service: service, instance, state: to }),
