@@ -101,8 +101,7 @@ export function ChaosView(props: ViewProps) {
 
   const targets = targetsOf(instances);
   return (
-    <section aria-labelledby="chaos-title">
-      <h2 id="chaos-title">Chaos</h2>
+    <div class="action-view">
       <p class="hint">
         Faults run on the backends' fault hooks and end on their own. Watch the breakers below, or the Overview and Traffic views, react.
       </p>
@@ -128,6 +127,6 @@ export function ChaosView(props: ViewProps) {
           />
         </div>
       </div>
-    </section>
+    </div>
   );
 }

@@ -146,8 +146,7 @@ export function LoadTestsView(props: ViewProps) {
 
   const shown = current && current.id === shownId ? current : undefined;
   return (
-    <section aria-labelledby="load-tests-title">
-      <h2 id="load-tests-title">Load tests</h2>
+    <div class="action-view">
       <p class="hint">Tests run from the control plane through the gateway, so the Overview and Traffic views show their load too.</p>
       <div class="action-grid">
         <LoadTestFormPanel canAct={canAct} start={start} />
@@ -172,6 +171,6 @@ export function LoadTestsView(props: ViewProps) {
         shownId={shownId}
         more={nextToken ? () => void loadOlder() : undefined}
       />
-    </section>
+    </div>
   );
 }
