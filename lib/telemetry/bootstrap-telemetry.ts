@@ -21,9 +21,9 @@ let telemetry: Telemetry | undefined;
 
 /**
  * Entry of a service's `--import` preload: installs the ESM hook for the instrumented modules (before any of
- * them is imported) and starts the SDK. `main.ts` later calls `shutdownTelemetry()` to flush.
+ * them is imported) and starts the SDK; the preload awaits it. `main.ts` later calls `shutdownTelemetry()` to flush.
  */
-export function bootstrapTelemetry(serviceName: string, env: Readonly<Record<string, string | undefined>>): void {
+export async function bootstrapTelemetry(serviceName: string, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let config;
   try {
     config = loadConfig(telemetryConfigSchema, env);
@@ -34,7 +34,7 @@ export function bootstrapTelemetry(serviceName: string, env: Readonly<Record<str
   }
   // The ESM hook is only needed for the SDK's instrumentations, which run only with an exporter.
   if (config.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined && supportsSyncHooks()) registerHooks({ include: instrumented });
-  telemetry = startTelemetry({
+  telemetry = await startTelemetry({
     serviceName,
     instanceId: config.INSTANCE_ID ?? serviceName,
     version: config.MESH_VERSION,

@@ -12,7 +12,7 @@ let telemetry: Telemetry;
 
 beforeAll(async () => {
   // The real SDK (no exporter): context propagation, so request ids and traceparent reach the data layer.
-  telemetry = startTelemetry({ serviceName: "backend-test", instanceId: "test", version: "0", ratio: 1 });
+  telemetry = await startTelemetry({ serviceName: "backend-test", instanceId: "test", version: "0", ratio: 1 });
   t = await startTestBackend({ ...infraUrls(), label: "data-service" });
 });
 

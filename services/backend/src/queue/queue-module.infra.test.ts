@@ -23,7 +23,7 @@ let sessions: Http2SessionManager;
 let client: Client<typeof QueueService>;
 
 beforeAll(async () => {
-  telemetry = startTelemetry({ serviceName: "queue-test", instanceId: "queue-test", version: "0", ratio: 1 });
+  telemetry = await startTelemetry({ serviceName: "queue-test", instanceId: "queue-test", version: "0", ratio: 1 });
   kv = await createTestRedis("queue-module");
   pool = new pg.Pool({ connectionString: infraUrls().databaseUrl, max: 1 });
   const config = readQueueConfig({ QUEUE_KEY_PREFIX: kv.prefix, OUTBOX_RELAY_ENABLED: "false", QUEUE_PAYLOAD_LIMIT_BYTES: "2048" });
