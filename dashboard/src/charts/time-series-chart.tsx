@@ -7,6 +7,12 @@ import { alignedData, buildChartOptions, formatValue, latestValues, type ChartSe
 
 export type { ChartSeries } from "./chart-options.ts";
 
+let drawable: boolean | undefined;
+function canDraw(): boolean {
+  drawable ??= typeof document !== "undefined" && document.createElement("canvas").getContext("2d") !== null;
+  return drawable;
+}
+
 export interface TimeSeriesChartProps {
   /** The chart's caption and accessible name, such as "Request rate per instance". */
   title: string;
@@ -47,13 +53,9 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       textColor: style.color || "#1b1b1f",
       gridColor: style.getPropertyValue("--border").trim() || "#d6d6dc",
     });
-    let u: uPlot;
-    try {
-      u = new uPlot(options, alignedData(timestampsMs, series), el);
-    } catch {
-      // No canvas (a test DOM): the caption and the table still say everything.
-      return;
-    }
+    // No 2D canvas (a test DOM): the caption and the table still say everything.
+    if (!canDraw()) return;
+    const u = new uPlot(options, alignedData(timestampsMs, series), el);
     plot.current = u;
     const onClick = () => {
       const idx = u.cursor.idx;
