@@ -1,0 +1,105 @@
+// The overview and roles in real Chromium against a real mesh: both backends appear, a killed backend shows
+// unhealthy, and admin actions follow the token's role.
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../services/gateway/src/test-support/mesh-fixture.ts";
+import { goToView, launchBrowser, openDashboard, pageProblems, screenshotAtWidths, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+
+let mesh: DashboardMesh;
+let browser: Browser;
+
+beforeAll(async () => {
+  mesh = await startDashboardMesh("dashboard_overview");
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await mesh?.stop();
+}, 60_000);
+
+const instance = (page: Page, id: string) => page.locator(`li.instance[data-instance-id="${id}"]`);
+
+/**
+ * Every serving state the page has shown for an instance since the first call ("gone" when its card left),
+ * recorded in the page by a MutationObserver so that a short-lived state is not missed between polls.
+ */
+async function servingHistory(page: Page, id: string): Promise<string[]> {
+  // A string, not a function: the test's tsconfig has no DOM types. Runtime evaluation is not subject to the CSP.
+  return page.evaluate(`(() => {
+    const key = "__serving_${id}";
+    if (!window[key]) {
+      const seen = (window[key] = []);
+      const record = () => {
+        const card = document.querySelector('li.instance[data-instance-id="${id}"]');
+        const state = card ? card.getAttribute("data-serving") : "gone";
+        if (seen[seen.length - 1] !== state) seen.push(state);
+      };
+      record();
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
+    }
+    return window[key];
+  })()`);
+}
+
+/** Some calls through the gateway, so golden metrics have something to show. */
+async function traffic(calls: number): Promise<void> {
+  for (let i = 0; i < calls; i++) {
+    const res = await fetch(`${mesh.gatewayUrl}/v1/items?page_size=1`, { headers: { authorization: `Bearer ${mesh.tokens.user}` } });
+    await res.arrayBuffer();
+  }
+}
+
+describe("overview", () => {
+  it("shows the figures and both backends serving, with breakers and golden metrics", async () => {
+    await traffic(20);
+    const page = await openDashboard(browser, mesh, { role: "user" });
+    await instance(page, "backend-1").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
+    await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
+    await page.getByRole("definition").filter({ hasText: /^\d+$/ }).first().waitFor();
+    expect(await page.getByLabel("Mesh figures").textContent()).toMatch(/Active services\s*1/);
+    // The gateway reports its breakers every 500 ms: both closed once it has.
+    await instance(page, "backend-1").and(page.locator('[data-breaker="breaker closed"]')).waitFor({ timeout: 20_000 });
+    await instance(page, "backend-2").and(page.locator('[data-breaker="breaker closed"]')).waitFor({ timeout: 20_000 });
+    await page.getByLabel("Golden metrics of backend-1").waitFor();
+    await screenshotAtWidths(page, "overview");
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("a killed backend shows unhealthy until its supervisor has it serving again", async () => {
+    const page = await openDashboard(browser, mesh, { role: "user" });
+    await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
+    await servingHistory(page, "backend-2");
+    const pid = await mesh.backendPid("backend-2");
+    process.kill(pid, "SIGKILL");
+    // Control's health checks take it out while the supervisor restarts it: the page shows it not serving.
+    const seen = await eventually(() => servingHistory(page, "backend-2"), (states) => states.includes("not serving"), 30_000);
+    expect(seen).toContain("not serving");
+    await screenshotAtWidths(page, "overview-backend-killed", [1280]);
+    await mesh.untilBackendsServing();
+    await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 30_000 });
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("roles", () => {
+  it("a user token disables the admin actions; an admin token enables them", async () => {
+    const user = await openDashboard(browser, mesh, { role: "user", route: "chaos" });
+    await user.getByRole("button", { name: "Inject fault" }).waitFor();
+    expect(await user.getByRole("button", { name: "Inject fault" }).isDisabled()).toBe(true);
+    expect(await user.getByTestId("signed-in-as").textContent()).toContain("read-only");
+    await goToView(user, "Load tests");
+    expect(await user.getByRole("button", { name: "Start load test" }).isDisabled()).toBe(true);
+    await user.close();
+
+    const admin = await openDashboard(browser, mesh, { role: "admin", route: "chaos" });
+    await admin.getByRole("button", { name: "Inject fault" }).waitFor();
+    expect(await admin.getByRole("button", { name: "Inject fault" }).isEnabled()).toBe(true);
+    expect(await admin.getByTestId("signed-in-as").textContent()).toContain("e2e-admin (admin)");
+    await goToView(admin, "Load tests");
+    expect(await admin.getByRole("button", { name: "Start load test" }).isEnabled()).toBe(true);
+    await admin.close();
+  });
+});
