@@ -77,10 +77,7 @@ export function FaultFormPanel(props: {
     </FormField>
   );
 
-  const targetOptions =
-    form.targetKind === "instance"
-      ? props.instances.map((i) => ({ value: i.id, label: `${i.id} (${i.service})` }))
-      : props.services.map((s) => ({ value: s, label: s }));
+  const available = form.targetKind === "instance" ? props.instances.length : props.services.length;
 
   return (
     <form class="panel action-form" onSubmit={submit} aria-labelledby="inject-title" noValidate>
@@ -107,12 +104,24 @@ export function FaultFormPanel(props: {
           <FormField id="fault-target" label={form.targetKind === "instance" ? "Instance" : "Service"} error={errors.target}>
             {(control) => (
               <select {...control} value={form.target} onChange={set("target")}>
-                <option value="">{targetOptions.length === 0 ? "None registered" : "Choose…"}</option>
-                {targetOptions.map((o) => (
-                  <option key={o.value} value={o.value}>
-                    {o.label}
-                  </option>
-                ))}
+                <option value="">{available === 0 ? "None registered" : "Choose…"}</option>
+                {form.targetKind === "instance"
+                  ? props.services.map((service) => (
+                      <optgroup key={service} label={service}>
+                        {props.instances
+                          .filter((i) => i.service === service)
+                          .map((i) => (
+                            <option key={i.id} value={i.id}>
+                              {i.id}
+                            </option>
+                          ))}
+                      </optgroup>
+                    ))
+                  : props.services.map((service) => (
+                      <option key={service} value={service}>
+                        {service}
+                      </option>
+                    ))}
               </select>
             )}
           </FormField>
