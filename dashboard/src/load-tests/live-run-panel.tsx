@@ -97,16 +97,22 @@ export function LiveRunPanel(props: {
           <dd data-figure="rate">{formatRate(run.throughput)} req/s</dd>
         </div>
         <div class="figure">
-          <dt>p50 / p95 / p99</dt>
-          <dd data-figure="percentiles">
-            {formatMs(run.p50Ms)} / {formatMs(run.p95Ms)} / {formatMs(run.p99Ms)}
-          </dd>
+          <dt>p50</dt>
+          <dd data-figure="p50">{formatMs(run.p50Ms)}</dd>
+        </div>
+        <div class="figure">
+          <dt>p95</dt>
+          <dd data-figure="p95">{formatMs(run.p95Ms)}</dd>
+        </div>
+        <div class="figure">
+          <dt>p99</dt>
+          <dd data-figure="p99">{formatMs(run.p99Ms)}</dd>
         </div>
       </dl>
       {history.timestampsMs.length > 1 && <TimeSeriesChart title="Throughput and latency during the run" timestampsMs={history.timestampsMs} series={series} height={200} />}
       {!running && (
         <div class="table-wrap">
-          <table data-final-percentiles>
+          <table class="responsive-table" data-final-percentiles>
             <caption>Final latency percentiles over {run.sent.toLocaleString("en-US")} requests in {(run.elapsedMs / 1000).toFixed(1)} s</caption>
             <thead>
               <tr>
@@ -120,12 +126,12 @@ export function LiveRunPanel(props: {
             </thead>
             <tbody>
               <tr>
-                <td class="num">{formatMs(run.p50Ms)}</td>
-                <td class="num">{formatMs(run.p95Ms)}</td>
-                <td class="num">{formatMs(run.p99Ms)}</td>
-                <td class="num">{formatMs(run.maxMs)}</td>
-                <td class="num">{formatRate(run.throughput)} req/s</td>
-                <td class="num">{formatPercent(run.errorRate)}</td>
+                <td class="num" data-label="p50">{formatMs(run.p50Ms)}</td>
+                <td class="num" data-label="p95">{formatMs(run.p95Ms)}</td>
+                <td class="num" data-label="p99">{formatMs(run.p99Ms)}</td>
+                <td class="num" data-label="max">{formatMs(run.maxMs)}</td>
+                <td class="num" data-label="throughput">{formatRate(run.throughput)} req/s</td>
+                <td class="num" data-label="errors">{formatPercent(run.errorRate)}</td>
               </tr>
             </tbody>
           </table>

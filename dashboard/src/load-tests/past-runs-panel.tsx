@@ -88,10 +88,7 @@ export function PastRunsPanel(props: {
           <table class="responsive-table" data-runs>
             <thead>
               <tr>
-                <th scope="col">
-                  <span class="visually-hidden">Compare</span>
-                </th>
-                <th scope="col">Run</th>
+                <th scope="col">Run (tick to compare)</th>
                 <th scope="col">State</th>
                 <th scope="col" class="num">Sent</th>
                 <th scope="col" class="num">Throughput</th>
@@ -107,22 +104,24 @@ export function PastRunsPanel(props: {
             <tbody>
               {runs.map((r) => (
                 <tr key={r.id} data-run-id={r.id} aria-current={props.shownId === r.id ? "true" : undefined}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      checked={props.selected.has(r.id)}
-                      onChange={() => props.toggle(r.id)}
-                      aria-label={`Compare ${r.name || r.target}${r.startMs === undefined ? "" : ` of ${new Date(r.startMs).toLocaleString()}`}`}
-                    />
-                  </td>
-                  <td data-label="Run">
-                    {r.name && <strong>{r.name} </strong>}
-                    <span class="mono">{r.target}</span>
-                    {r.startMs !== undefined && (
-                      <div class="hint">
-                        <RelativeTime ms={r.startMs} />, {(r.elapsedMs / 1000).toFixed(0)} s
-                      </div>
-                    )}
+                  <td class="cell-run">
+                    <label class="run-choice">
+                      <input
+                        type="checkbox"
+                        checked={props.selected.has(r.id)}
+                        onChange={() => props.toggle(r.id)}
+                        aria-label={`Compare ${r.name || r.target}${r.startMs === undefined ? "" : ` of ${new Date(r.startMs).toLocaleString()}`}`}
+                      />
+                      <span>
+                        {r.name && <strong>{r.name} </strong>}
+                        <span class="mono">{r.target}</span>
+                        {r.startMs !== undefined && (
+                          <span class="hint run-when">
+                            <RelativeTime ms={r.startMs} />, {(r.elapsedMs / 1000).toFixed(0)} s
+                          </span>
+                        )}
+                      </span>
+                    </label>
                   </td>
                   <td data-label="State">{loadTestStateLabel(r.state)}</td>
                   <td data-label="Sent" class="num">

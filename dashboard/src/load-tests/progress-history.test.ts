@@ -21,6 +21,12 @@ describe("appendProgress", () => {
     expect(h.errorRate).toEqual([10, 10]);
   });
 
+  it("skips the empty figures of the start", () => {
+    const start = at("a", 0, 0);
+    start.progress!.sent = 0n;
+    expect(appendProgress(emptyHistory("a"), start).timestampsMs).toEqual([]);
+  });
+
   it("ignores a repeat of a point it has, as after a reconnect", () => {
     const h = appendProgress(appendProgress(emptyHistory("a"), at("a", 2000, 6)), at("a", 2000, 6));
     expect(h.timestampsMs).toEqual([12_000]);

@@ -15,14 +15,15 @@ export interface ProgressHistory {
 export const emptyHistory = (testId: string): ProgressHistory => ({ testId, timestampsMs: [], throughput: [], p50Ms: [], p95Ms: [], p99Ms: [], errorRate: [] });
 
 /**
- * Adds a point for `test` at its start time plus elapsed time. A message of another test starts a new
- * history; one no later than the last point (a repeat after a reconnect) replaces nothing. Keeps the newest
+ * Adds a point for `test` at its start time plus elapsed time, once it has figures. A message of another
+ * test starts a new history; one no later than the last point (a repeat after a reconnect) replaces nothing. Keeps the newest
  * `max` points. Never mutates.
  */
 export function appendProgress(history: ProgressHistory, test: LoadTest, max = 3600): ProgressHistory {
   const base = history.testId === test.id ? history : emptyHistory(test.id);
   const run = summarizeRun(test);
-  if (run.startMs === undefined) return base;
+  // The start's empty figures would draw a ramp from zero that never happened.
+  if (run.startMs === undefined || (run.sent === 0 && run.elapsedMs === 0)) return base;
   const at = run.startMs + run.elapsedMs;
   const last = base.timestampsMs.at(-1);
   if (last !== undefined && at <= last) return base;

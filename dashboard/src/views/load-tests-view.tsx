@@ -163,7 +163,7 @@ export function LoadTestsView(props: ViewProps) {
         </div>
       </div>
       <PastRunsPanel
-        tests={firstPage === undefined ? undefined : [...firstPage, ...older]}
+        tests={firstPage === undefined ? undefined : [...firstPage, ...older].map((t) => (shown && t.id === shown.id ? shown : t))}
         loadError={listError}
         selected={selected}
         toggle={toggle}
