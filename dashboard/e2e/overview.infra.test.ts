@@ -79,6 +79,29 @@ describe("overview", () => {
     await screenshotAtWidths(page, "overview-backend-killed", [1280]);
     await mesh.untilBackendsServing();
     await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 30_000 });
+
+    // The events view has the story: the restart, from the history and the live stream.
+    await goToView(page, "Events");
+    await page.locator("li.event", { hasText: "backend-2" }).first().waitFor({ timeout: 20_000 });
+    await page.getByLabel("Instance").selectOption("backend-2");
+    const listed = await page.locator("li.event").allTextContents();
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((text) => text.includes("backend-2"))).toBe(true);
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await screenshotAtWidths(page, "events");
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("every view", () => {
+  it("renders at laptop and phone widths without errors (screenshots in .tmp/screenshots)", async () => {
+    const page = await openDashboard(browser, mesh, { role: "admin" });
+    for (const [label, name] of [["Traffic", "traffic"], ["Chaos", "chaos"], ["Load tests", "load-tests"], ["Events", "events-view"], ["Overview", "overview-view"]] as const) {
+      await goToView(page, label);
+      await page.locator("main .panel, main .state-box").first().waitFor();
+      await screenshotAtWidths(page, `view-${name}`);
+    }
     expect(pageProblems(page)).toEqual([]);
     await page.close();
   });
