@@ -50,7 +50,8 @@ export function buildChartOptions(input: { width: number; height: number; series
     stroke: input.textColor,
     grid: { show: side === 3, stroke: input.gridColor, width: 1 },
     ticks: { stroke: input.gridColor, width: 1 },
-    size: 64,
+    // Wide enough for the longest label ("1,250 req/s"), at about 8 px a character with room for the ticks.
+    size: (_u, values) => 20 + 8 * Math.max(4, ...(values ?? []).map((v) => v.length)),
     values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
   });
   return {
@@ -62,7 +63,8 @@ export function buildChartOptions(input: { width: number; height: number; series
     // Rates and latencies start at zero, so a flat line does not look like a swing.
     scales: { x: { time: true }, ...Object.fromEntries(units.map((u) => [u, { auto: true, range: (_u: uPlot, min: number | null, max: number | null) => [Math.min(0, min ?? 0), (max ?? 0) > 0 ? (max ?? 0) * 1.1 : 1] as uPlot.Range.MinMax }])) },
     axes: [
-      { stroke: input.textColor, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
+      // Ticks at least 70 px apart: whole seconds or minutes, not half seconds, on wide charts.
+      { stroke: input.textColor, space: 70, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
       ...units.map((unit, i) => axis(unit, i === 0 ? 3 : 1)),
     ],
     series: [

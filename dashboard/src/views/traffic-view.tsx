@@ -44,7 +44,7 @@ function StreamProblem(props: { status: StreamStatus }) {
 }
 
 /** A link to the gateway's traces over a chart's time window, when Jaeger is configured. */
-function TraceLink(props: { jaegerUrl: string | undefined; data: ChartData; what: string }) {
+function TraceLink(props: { jaegerUrl: string | undefined; data: ChartData; what: string; latency: boolean }) {
   const { jaegerUrl, data } = props;
   const start = data.timestampsMs[0];
   const end = data.timestampsMs.at(-1);
@@ -52,14 +52,14 @@ function TraceLink(props: { jaegerUrl: string | undefined; data: ChartData; what
   return (
     <p class="trace-link">
       <a href={jaegerSearchUrl({ jaegerUrl, service: gatewayTraceService, startMs: start - 10_000, endMs: end })} target="_blank" rel="noopener noreferrer">
-        Traces of {props.what} in Jaeger
+        Gateway traces of {props.what} in Jaeger
       </a>
-      <span class="hint"> · click a point on a latency chart for the slow traces behind it</span>
+      {props.latency && <span class="hint"> · or click a point for the slow traces behind it</span>}
     </p>
   );
 }
 
-function Chart(props: { title: string; data: ChartData; jaegerUrl: string | undefined; latency?: boolean }) {
+function Chart(props: { title: string; what: string; data: ChartData; jaegerUrl: string | undefined; latency?: boolean }) {
   const { data, jaegerUrl } = props;
   if (data.series.length === 0) return <p class="hint">{props.title}: no calls in this window.</p>;
   const onPointClick =
@@ -71,7 +71,7 @@ function Chart(props: { title: string; data: ChartData; jaegerUrl: string | unde
       : undefined;
   return (
     <TimeSeriesChart title={props.title} timestampsMs={data.timestampsMs} series={data.series} height={200} onPointClick={onPointClick}>
-      <TraceLink jaegerUrl={jaegerUrl} data={data} what={props.title.toLowerCase()} />
+      <TraceLink jaegerUrl={jaegerUrl} data={data} what={props.what} latency={props.latency === true} />
     </TimeSeriesChart>
   );
 }
@@ -105,7 +105,7 @@ function SplitBars(props: { rows: SplitRow[]; jaegerUrl: string | undefined; end
                 <span class="split-value">{formatPercent(row.share)}</span>
               </td>
               <td class="num" data-rps={row.rps}>
-                {formatRate(row.rps)}
+                {row.rps.toFixed(1)}
               </td>
               <td class="num">{formatPercent(row.successRate)}</td>
               {jaegerUrl && endMs !== undefined && (
@@ -189,7 +189,7 @@ export function TrafficView(props: ViewProps) {
     <div class="traffic">
       <section class="panel" aria-labelledby="traffic-title">
         <div class="panel-title">
-          <h2 id="traffic-title">Traffic</h2>
+          <h3 id="traffic-title">Live from the gateways</h3>
           <span class="header-status">
             <StreamStatusBadge status={stream.status} what="Traffic" />
           </span>
@@ -237,15 +237,15 @@ export function TrafficView(props: ViewProps) {
           <section class="panel" aria-labelledby="routes-title" data-section="routes">
             <h3 id="routes-title">Per route: {service}</h3>
             <div class="chart-grid">
-              <Chart title="Requests per second by route" data={charts.routeRates} jaegerUrl={jaegerUrl} />
-              <Chart title="Latency by route (p50 solid, p99 dashed)" data={charts.routeLatencies} jaegerUrl={jaegerUrl} latency />
+              <Chart title="Requests per second by route" what="these routes" data={charts.routeRates} jaegerUrl={jaegerUrl} />
+              <Chart title="Latency by route (p50 solid, p99 dashed)" what="these routes" data={charts.routeLatencies} jaegerUrl={jaegerUrl} latency />
             </div>
           </section>
           <section class="panel" aria-labelledby="instances-title" data-section="instances">
             <h3 id="instances-title">Per instance: {service}</h3>
             <div class="chart-grid">
-              <Chart title="Attempts per second by instance" data={charts.instanceRates} jaegerUrl={jaegerUrl} />
-              <Chart title="Attempt latency by instance (p50 solid, p99 dashed)" data={charts.instanceLatencies} jaegerUrl={jaegerUrl} latency />
+              <Chart title="Attempts per second by instance" what="these instances" data={charts.instanceRates} jaegerUrl={jaegerUrl} />
+              <Chart title="Attempt latency by instance (p50 solid, p99 dashed)" what="these instances" data={charts.instanceLatencies} jaegerUrl={jaegerUrl} latency />
             </div>
           </section>
           <section class="panel" aria-labelledby="split-title" data-section="split">
@@ -263,7 +263,7 @@ export function TrafficView(props: ViewProps) {
                 ratio={latestService.budgetRatio}
               />
             )}
-            <Chart title="Retries and budget use" data={charts.retries} jaegerUrl={jaegerUrl} />
+            <Chart title="Retries and budget use" what="this window" data={charts.retries} jaegerUrl={jaegerUrl} />
           </section>
         </>
       )}
