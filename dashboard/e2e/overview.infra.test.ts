@@ -100,6 +100,7 @@ describe("every view", () => {
     for (const [label, name] of [["Traffic", "traffic"], ["Chaos", "chaos"], ["Load tests", "load-tests"], ["Events", "events-view"], ["Overview", "overview-view"]] as const) {
       await goToView(page, label);
       await page.locator("main .panel, main .state-box").first().waitFor();
+      if (label === "Overview") await page.locator('li.instance[data-breaker="breaker closed"]').first().waitFor({ timeout: 20_000 });
       await screenshotAtWidths(page, `view-${name}`);
     }
     expect(pageProblems(page)).toEqual([]);

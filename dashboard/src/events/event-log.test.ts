@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { EventType, MeshEventSchema } from "../../../gen/mesh/control/v1/events_pb.ts";
-import { distinct, eventTypeLabel, matchesFilter, mergeEvents, noFilter } from "./event-log.ts";
+import { distinct, eventTone, eventTypeLabel, matchesFilter, mergeEvents, noFilter } from "./event-log.ts";
 
 const ev = (sequence: number, fields: Partial<{ type: EventType; service: string; instanceId: string; message: string }> = {}) =>
   create(MeshEventSchema, { sequence: BigInt(sequence), type: EventType.INSTANCE_UP, service: "backend", instanceId: "backend-1", message: "up", ...fields });
@@ -31,6 +31,14 @@ describe("matchesFilter", () => {
 });
 
 describe("labels and choices", () => {
+  it("gives a health change the tone of the state it reached", () => {
+    const health = (state?: string) => ({ type: EventType.INSTANCE_HEALTH_CHANGED, attributes: state === undefined ? undefined : { state } });
+    expect(eventTone(health("SERVING"))).toBe("ok");
+    expect(eventTone(health("NOT_SERVING"))).toBe("failing");
+    expect(eventTone(health())).toBe("degraded");
+    expect(eventTone({ type: EventType.BREAKER_OPENED, attributes: undefined })).toBe("failing");
+  });
+
   it("names types for people", () => {
     expect(eventTypeLabel(EventType.LOAD_TEST_FINISHED)).toBe("load test finished");
   });

@@ -18,13 +18,15 @@ export function eventTypeLabel(type: EventType): string {
   return name.replace(/^EVENT_TYPE_/, "").toLowerCase().replaceAll("_", " ");
 }
 
-export function eventTone(type: EventType): Tone {
-  switch (type) {
+/** The tone of an event: failures vermillion, recoveries blue; a health change by the state it reached. */
+export function eventTone(event: Pick<MeshEvent, "type" | "attributes">): Tone {
+  switch (event.type) {
+    case EventType.INSTANCE_HEALTH_CHANGED:
+      return event.attributes?.state === "SERVING" ? "ok" : event.attributes?.state === "NOT_SERVING" ? "failing" : "degraded";
     case EventType.INSTANCE_DOWN:
     case EventType.BREAKER_OPENED:
     case EventType.FAULT_INJECTED:
       return "failing";
-    case EventType.INSTANCE_HEALTH_CHANGED:
     case EventType.SCALED:
       return "degraded";
     case EventType.INSTANCE_UP:

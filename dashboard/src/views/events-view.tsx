@@ -23,7 +23,7 @@ function EventRow(props: { event: MeshEvent }) {
     <li class="event" data-sequence={String(e.sequence)} data-type={eventTypeLabel(e.type)}>
       <span>{at === undefined ? "–" : <RelativeTime ms={at} />}</span>
       <span class="event-type">
-        <StatusBadge tone={eventTone(e.type)} label={eventTypeLabel(e.type)} />
+        <StatusBadge tone={eventTone(e)} label={eventTypeLabel(e.type)} />
       </span>
       <span>
         {e.message}

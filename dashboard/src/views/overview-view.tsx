@@ -15,6 +15,7 @@ import { StatusBadge } from "../ui/status-badge.tsx";
 import { StreamStatusBadge } from "../ui/stream-status-badge.tsx";
 import { systemHealthBadge } from "../ui/system-health.ts";
 import type { ViewProps } from "../view-props.ts";
+import { ScalingPanel } from "./scaling-panel.tsx";
 
 /** A failed stream, with what to do about it. */
 function StreamProblem(props: { status: StreamStatus; what: string }) {
@@ -69,7 +70,8 @@ function Figures(props: { overview: SystemOverview }) {
   );
 }
 
-function GoldenList(props: { golden: Golden | undefined; label: string }) {
+/** Golden metrics; `latencies: false` where the source has none (the overview's per-service figures). */
+function GoldenList(props: { golden: Golden | undefined; label: string; latencies?: boolean }) {
   const g = props.golden;
   if (!g) return <p class="hint">No calls reported yet.</p>;
   return (
@@ -82,18 +84,22 @@ function GoldenList(props: { golden: Golden | undefined; label: string }) {
         <dt>Success</dt>
         <dd>{g.requests === 0 && g.rps === 0 ? "–" : formatPercent(g.successRate)}</dd>
       </div>
-      <div>
-        <dt>p50</dt>
-        <dd>{formatMs(g.p50)}</dd>
-      </div>
-      <div>
-        <dt>p95</dt>
-        <dd>{formatMs(g.p95)}</dd>
-      </div>
-      <div>
-        <dt>p99</dt>
-        <dd>{formatMs(g.p99)}</dd>
-      </div>
+      {props.latencies !== false && (
+        <>
+          <div>
+            <dt>p50</dt>
+            <dd>{formatMs(g.p50)}</dd>
+          </div>
+          <div>
+            <dt>p95</dt>
+            <dd>{formatMs(g.p95)}</dd>
+          </div>
+          <div>
+            <dt>p99</dt>
+            <dd>{formatMs(g.p99)}</dd>
+          </div>
+        </>
+      )}
     </dl>
   );
 }
@@ -120,7 +126,14 @@ function InstanceCard(props: { instance: Instance; breakers: readonly InstanceBr
   );
 }
 
-function ServiceCard(props: { service: string; instances: Instance[]; summary: ServiceSummary | undefined; breakers: readonly InstanceBreaker[]; now: number }) {
+function ServiceCard(props: {
+  view: ViewProps;
+  service: string;
+  instances: Instance[];
+  summary: ServiceSummary | undefined;
+  breakers: readonly InstanceBreaker[];
+  now: number;
+}) {
   const { service, summary } = props;
   const health = summary ? systemHealthBadge(summary.health) : undefined;
   return (
@@ -132,7 +145,11 @@ function ServiceCard(props: { service: string; instances: Instance[]; summary: S
           {summary ? `${summary.healthyInstances} of ${summary.instances} serving` : `${props.instances.length} instances`}
         </span>
       </header>
-      {summary && <GoldenList golden={goldenOf(summary.metrics)} label={`Golden metrics of ${service}`} />}
+      {summary && (
+        <div class="service-metrics">
+          <GoldenList golden={goldenOf(summary.metrics)} label={`Golden metrics of ${service}`} latencies={false} />
+        </div>
+      )}
       <p class="topology-connector" aria-hidden="true">
         ↓ instances
       </p>
@@ -141,6 +158,9 @@ function ServiceCard(props: { service: string; instances: Instance[]; summary: S
           <InstanceCard key={instance.id} instance={instance} breakers={props.breakers.filter((b) => b.instanceId === instance.id)} now={props.now} />
         ))}
       </ul>
+      <div class="service-scaling">
+        <ScalingPanel {...props.view} service={service} />
+      </div>
     </section>
   );
 }
@@ -205,7 +225,7 @@ export function OverviewView(props: ViewProps) {
         ) : (
           <div class="topology">
             {groups.map(([service, instances]) => (
-              <ServiceCard key={service} service={service} instances={instances} summary={summaries.get(service)} breakers={breakers.latest ?? []} now={now} />
+              <ServiceCard key={service} view={props} service={service} instances={instances} summary={summaries.get(service)} breakers={breakers.latest ?? []} now={now} />
             ))}
           </div>
         )}
