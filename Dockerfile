@@ -21,6 +21,9 @@ RUN node node_modules/vite/bin/vite.js build --config dashboard/vite.config.ts
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0
+# Heap limits of every service process (lib/server/service-node-flags.ts says why), and the compile cache, so
+# that restarts skip TypeScript stripping.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128" NODE_COMPILE_CACHE=/tmp/node-compile-cache
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY gen ./gen

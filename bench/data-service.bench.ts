@@ -20,6 +20,7 @@ import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
 import { createPool } from "../lib/db/create-pool.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -191,7 +192,7 @@ try {
   const log = openSync(join(dataDir, "backend.log"), "a");
   backend = spawn(
     process.execPath,
-    ["--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
+    [...serviceNodeFlags, "--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
     {
       cwd: root,
       env: {

@@ -23,6 +23,7 @@ import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { createLogger } from "../lib/logging/create-logger.ts";
 import { createMeshServer } from "../lib/server/mesh-server.ts";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const upstream = startProcess([join(root, "bench/gateway.bench.ts"), "--upstream", String(upstreamPort)], {});
   const gateway = startProcess(
-    ["--import", join(root, "services/gateway/src/telemetry.ts"), join(root, "services/gateway/src/main.ts")],
+    [...serviceNodeFlags, "--import", join(root, "services/gateway/src/telemetry.ts"), join(root, "services/gateway/src/main.ts")],
     { PORT: String(gatewayPort), UPSTREAMS: upstreamUrl, INSTANCE_ID: "bench-gateway", LOG_LEVEL: "warn" },
   );
   try {

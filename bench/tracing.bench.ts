@@ -19,6 +19,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1
 import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -54,7 +55,7 @@ async function startBackend(env: Record<string, string>): Promise<{ url: string;
   const port = await getFreePort();
   const child = spawn(
     process.execPath,
-    ["--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
+    [...serviceNodeFlags, "--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
     { env: { PATH: process.env.PATH ?? "", PORT: String(port), LOG_LEVEL: "warn", QUEUE_WORKERS_ENABLED: "false", ...env }, stdio: ["ignore", "ignore", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;

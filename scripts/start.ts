@@ -15,6 +15,7 @@ import { InfraError } from "../lib/infra/infra-error.ts";
 import { startLocalInfra, type LocalInfra } from "../lib/infra/local-infra.ts";
 import { formatLogLine } from "../lib/process/format-log-line.ts";
 import { createSupervisor } from "../lib/process/supervisor.ts";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 import { ensureDashboardBuilt } from "./build-dashboard.ts";
 import { readStartConfig, type StartConfig } from "./start-config.ts";
 
@@ -98,6 +99,7 @@ const shared: NodeJS.ProcessEnv = {
   ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
 };
 const node = (service: string) => [
+  ...serviceNodeFlags,
   "--import",
   resolve(root, `services/${service}/src/telemetry.ts`),
   resolve(root, `services/${service}/src/main.ts`),

@@ -6,6 +6,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { findExecutable } from "../lib/infra/find-executable.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 
 const repo = resolve(import.meta.dirname, "..");
 
@@ -69,7 +70,7 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Spawne
   env.PORT ??= String(await getFreePort());
   const port = Number(env.PORT);
 
-  const args = ["--import", `${repo}/services/${options.name}/src/telemetry.ts`, `${repo}/services/${options.name}/src/main.ts`];
+  const args = [...serviceNodeFlags, "--import", `${repo}/services/${options.name}/src/telemetry.ts`, `${repo}/services/${options.name}/src/main.ts`];
   const setpriv = process.platform === "linux" ? findExecutable(["setpriv"], env.PATH ?? "") : undefined;
   const [command, commandArgs] =
     setpriv === undefined ? [process.execPath, args] : [setpriv, ["--pdeathsig", "SIGKILL", "--", process.execPath, ...args]];

@@ -42,6 +42,7 @@ import { createLocalScaler, type Scaler } from "./scaling/local-scaler.ts";
 import { createScalingService } from "./scaling/scaling-service.ts";
 import { createTrafficHistory } from "./traffic/traffic-history.ts";
 import { createTrafficService } from "./traffic/traffic-service.ts";
+import { serviceNodeFlags } from "../../../lib/server/service-node-flags.ts";
 
 export const controlMigrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -125,7 +126,7 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
             instanceId,
             address: `http://127.0.0.1:${port}`,
             command: process.execPath,
-            args: ["--import", backendTelemetry, backendEntry],
+            args: [...serviceNodeFlags, "--import", backendTelemetry, backendEntry],
             env: {
               PATH: config.PATH,
               LOG_LEVEL: config.LOG_LEVEL,
