@@ -218,7 +218,7 @@ ${backendUrls.map((u, i) => `  backend-${i + 1}      ${u}`).join("\n")}
   PostgreSQL     ${infra.databaseUrl.replace(/\/\/[^@]*@/, "//")}
   Valkey/Redis   ${infra.redisUrl}
 
-Tokens for the gateway (HS256, valid 7 days; the secret is kept in ${secretFile}):
+Tokens for the gateway (HS256, valid 7 days; the secret is kept in ${resolve(root, config.MESH_DATA_DIR, "jwt-secret")}):
   admin  ${adminToken}
   user   ${userToken}
 
