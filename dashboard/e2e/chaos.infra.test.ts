@@ -41,7 +41,8 @@ const breakerOf = (page: Page, id: string) => page.locator(`tr[data-instance="${
 describe("chaos view", () => {
   it("a 100 % error fault on backend-1 opens its breaker on the page, and clearing it lets it close", async () => {
     const page = await openDashboard(browser, mesh, { role: "admin", route: "chaos" });
-    await page.locator('#fault-target option[value="backend-1"]').waitFor({ state: "attached", timeout: 20_000 });
+    // By text: an option whose value equals its text carries no value attribute (Preact leaves it implied).
+    await page.locator("#fault-target option", { hasText: /^backend-1$/ }).waitFor({ state: "attached", timeout: 20_000 });
     await page.getByLabel("Instance", { exact: true }).selectOption("backend-1");
     await page.getByLabel("Fault", { exact: true }).selectOption("errorRate");
     await page.getByLabel("Calls failing (%)").fill("100");

@@ -106,16 +106,10 @@ export function FaultFormPanel(props: {
               <select {...control} value={form.target} onChange={set("target")}>
                 <option value="">{available === 0 ? "None registered" : "Choose…"}</option>
                 {form.targetKind === "instance"
-                  ? props.services.map((service) => (
-                      <optgroup key={service} label={service}>
-                        {props.instances
-                          .filter((i) => i.service === service)
-                          .map((i) => (
-                            <option key={i.id} value={i.id}>
-                              {i.id}
-                            </option>
-                          ))}
-                      </optgroup>
+                  ? props.instances.map((i) => (
+                      <option key={i.id} value={i.id} title={`${i.id} of ${i.service}`}>
+                        {i.id}
+                      </option>
                     ))
                   : props.services.map((service) => (
                       <option key={service} value={service}>

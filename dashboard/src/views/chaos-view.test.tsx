@@ -112,7 +112,7 @@ function change(element: Element | null, value: string, event = "change") {
 /** Lets Preact render the state updates of the events so far (it renders on a later tick). */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/** Whether the target select offers `id` (by text: happy-dom drops the value of an option in an optgroup). */
+/** Whether the target select offers `id`. */
 const offers = (root: HTMLElement, id: string) => [...root.querySelectorAll("#fault-target option")].some((o) => o.textContent === id);
 
 const button = (root: HTMLElement, text: string) =>
