@@ -1,4 +1,5 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { hostname, userInfo } from "node:os";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BreakerService } from "../gen/mesh/control/v1/breaker_pb.ts";
 import { ChaosService } from "../gen/mesh/control/v1/chaos_pb.ts";
@@ -26,9 +27,23 @@ export interface CliContext {
   status(address: string): Client<typeof StatusService>;
 }
 
+/** Names the operator in control's event log (`x-actor`): who scaled, injected or isolated what. */
+function declareActor(): Interceptor {
+  let name: string;
+  try {
+    name = `${userInfo().username}@${hostname()} (mesh cli)`;
+  } catch {
+    name = `${hostname()} (mesh cli)`;
+  }
+  return (next) => (req) => {
+    req.header.set("x-actor", name);
+    return next(req);
+  };
+}
+
 /** Generated clients for the control plane (gRPC over one HTTP/2 connection) and for instances. */
 export function createCliContext(controlUrl: string, out: CliOutput): CliContext {
-  const transport = createGrpcTransport({ baseUrl: controlUrl, defaultTimeoutMs: 10_000 });
+  const transport = createGrpcTransport({ baseUrl: controlUrl, defaultTimeoutMs: 10_000, interceptors: [declareActor()] });
   return {
     controlUrl,
     out,

@@ -8,6 +8,7 @@ import type { EventLog } from "../events/event-log.ts";
 import type { RegistryState } from "../registry/registry-state.ts";
 import type { TrafficHistory } from "../traffic/traffic-history.ts";
 import type { BreakerBoard } from "./breaker-board.ts";
+import { requestActor } from "../request-actor.ts";
 
 const namePattern = /^[A-Za-z0-9._-]{1,100}$/;
 /** "Until reset": far enough ahead to outlive any process, and still a valid Timestamp. */
@@ -40,7 +41,6 @@ export function createBreakerService(deps: {
     if (!instance) throw new ConnectError(`instance ${JSON.stringify(id)} is not registered`, Code.NotFound);
     return instance;
   };
-  const actorOf = (h: Headers) => (h.get("x-actor") ?? "").slice(0, 200) || "anonymous";
   return {
     reportBreakers(req) {
       if (!namePattern.test(req.gatewayId)) throw invalidArgument("gateway_id", "must be a gateway instance id");
@@ -110,7 +110,7 @@ export function createBreakerService(deps: {
         type: EventType.BREAKER_OPENED,
         service: instance.service,
         instanceId: instance.id,
-        message: `${instance.id} isolated by ${actorOf(ctx.requestHeader)}${until === untilReset ? " until reset" : ""}`,
+        message: `${instance.id} isolated by ${requestActor(ctx.requestHeader)}${until === untilReset ? " until reset" : ""}`,
       });
       return { expireTime: until === untilReset ? undefined : timestampFromMs(until) };
     },
@@ -121,7 +121,7 @@ export function createBreakerService(deps: {
         type: EventType.BREAKER_CLOSED,
         service: instance.service,
         instanceId: instance.id,
-        message: `${instance.id} breakers reset by ${actorOf(ctx.requestHeader)}`,
+        message: `${instance.id} breakers reset by ${requestActor(ctx.requestHeader)}`,
       });
       return {};
     },

@@ -7,6 +7,7 @@ import { ChaosService, type FaultTarget } from "../../../../gen/mesh/control/v1/
 import { validateFault } from "../../../../lib/chaos/validate-fault.ts";
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { ChaosController } from "./chaos-controller.ts";
+import { requestActor } from "../request-actor.ts";
 
 type FaultSpecInit = MessageInitShape<typeof FaultSchema>["spec"];
 
@@ -18,16 +19,12 @@ function checkTarget(target: FaultTarget | undefined): asserts target is FaultTa
   if (!namePattern.test(target.target.value)) throw invalidArgument(field, "must be 1 to 100 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
 }
 
-function actorOf(header: Headers): string {
-  return (header.get("x-actor") ?? "").slice(0, 200) || "anonymous";
-}
-
 /** mesh.control.v1.ChaosService: the seeds' scenarios as one call each, built on generic fault injection. */
 export function createChaosService(chaos: ChaosController): ServiceImpl<typeof ChaosService> {
   async function inject(target: FaultTarget | undefined, fault: Fault, header: Headers) {
     checkTarget(target);
     validateFault(fault);
-    return { fault: await chaos.inject(target, fault, actorOf(header)) };
+    return { fault: await chaos.inject(target, fault, requestActor(header)) };
   }
   const faultOf = (duration: Duration | undefined, spec: FaultSpecInit) => create(FaultSchema, { duration, spec });
   return {

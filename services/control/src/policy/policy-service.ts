@@ -4,6 +4,7 @@ import type { ServicePolicy } from "../../../../gen/mesh/control/v1/policy_pb.ts
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { PolicyStore } from "./policy-store.ts";
 import { validatePolicy } from "./validate-policy.ts";
+import { requestActor } from "../request-actor.ts";
 
 const servicePattern = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -20,7 +21,7 @@ export function createPolicyService(deps: { store: PolicyStore; onChange: (polic
     async setPolicy(req, ctx) {
       validatePolicy(req.policy);
       if (req.expectedVersion < 0n) throw invalidArgument("expected_version", "must not be negative");
-      const actor = (ctx.requestHeader.get("x-actor") ?? "").slice(0, 200) || "anonymous";
+      const actor = requestActor(ctx.requestHeader);
       const stored = await deps.store.set(req.policy, req.expectedVersion, actor);
       deps.onChange(stored);
       return { policy: stored };

@@ -4,6 +4,7 @@ import { ScalingService } from "../../../../gen/mesh/control/v1/scaling_pb.ts";
 import { invalidArgument } from "../../../../lib/errors/connect-errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { Scaler } from "./local-scaler.ts";
+import { requestActor } from "../request-actor.ts";
 
 export type OrchestratorName = "local" | "compose" | "kubernetes" | "none";
 
@@ -36,7 +37,7 @@ export function createScalingService(deps: {
       const scaler = scalerOf(req.service);
       const before = scaler.describe().desiredReplicas;
       const scale = await scaler.scale(req.replicas);
-      const actor = (ctx.requestHeader.get("x-actor") ?? "").slice(0, 200) || "anonymous";
+      const actor = requestActor(ctx.requestHeader);
       if (before !== req.replicas) {
         await deps.events.append({
           type: EventType.SCALED,
