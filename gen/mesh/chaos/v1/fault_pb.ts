@@ -32,7 +32,7 @@ export type ErrorRateFault = Message<"mesh.chaos.v1.ErrorRateFault"> & {
   rate: number;
 
   /**
-   * The code they fail with. Unset means UNAVAILABLE. OK is not allowed.
+   * The code they fail with. Unset (OK) means UNAVAILABLE.
    *
    * @generated from field: google.rpc.Code code = 2;
    */
