@@ -2,12 +2,13 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, createMethodImplSpec, createServiceImplSpec, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Registry } from "prom-client";
 import type { Logger } from "../logging/create-logger.ts";
 import { InfraError } from "../infra/infra-error.ts";
+import { createGrpcUnaryFastPath, type UnarySpec } from "./grpc-unary-fast-path.ts";
 import { parseErrorsAsInvalidArgument } from "./parse-errors-as-invalid-argument.ts";
 import { writeRpcError } from "./rpc-error-response.ts";
 
@@ -67,17 +68,20 @@ function isHttp2Preface(chunk: Buffer): boolean {
 export function createMeshServer(options: MeshServerOptions): MeshServer {
   const { logger } = options;
   const host = options.host ?? "127.0.0.1";
+  const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+  const unaryMethods = new Map<string, UnarySpec>();
   const rpcHandler = connectNodeAdapter({
     routes(router) {
-      options.routes(router);
+      options.routes(recordUnaryMethods(router, unaryMethods));
       // The adapter maps paths to router.handlers after this callback returns.
       const handlers = router.handlers as UniversalHandler[];
       for (const [i, handler] of handlers.entries()) handlers[i] = parseErrorsAsInvalidArgument(handler);
     },
     interceptors: options.interceptors ?? [],
-    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    readMaxBytes,
     fallback: notFound,
   });
+  const grpcUnary = createGrpcUnaryFastPath({ methods: unaryMethods, interceptors: options.interceptors ?? [], readMaxBytes });
   let inFlight = 0;
   let closing = false;
 
@@ -93,6 +97,7 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
         if (await handler(req, res)) return;
       }
       if (closing && "setHeader" in res && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      if (req.httpVersionMajor === 2 && grpcUnary(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse)) return;
       rpcHandler(req, res);
     } catch (err) {
       logger.error({ err }, "http handler failed");
@@ -183,6 +188,32 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
       return cut;
     },
   };
+}
+
+/**
+ * The router as the routes callback sees it, noting each unary method registered without options of its own,
+ * for the gRPC fast path. Methods with their own options are served by connect-es alone.
+ */
+function recordUnaryMethods(router: ConnectRouter, into: Map<string, UnarySpec>): ConnectRouter {
+  const note = (spec: { kind: string; method: { parent: { typeName: string }; name: string } }) => {
+    if (spec.kind === "unary") into.set(`/${spec.method.parent.typeName}/${spec.method.name}`, spec as UnarySpec);
+  };
+  const recorder = {
+    get handlers() {
+      return router.handlers;
+    },
+    service(service, implementation, handlerOptions) {
+      router.service(service, implementation, handlerOptions);
+      if (handlerOptions === undefined) for (const spec of Object.values(createServiceImplSpec(service, implementation).methods)) note(spec);
+      return recorder;
+    },
+    rpc(method, impl, handlerOptions) {
+      router.rpc(method, impl, handlerOptions);
+      if (handlerOptions === undefined) note(createMethodImplSpec(method, impl));
+      return recorder;
+    },
+  } as ConnectRouter;
+  return recorder;
 }
 
 /** Unknown RPCs get UNIMPLEMENTED in the caller's protocol; other paths a plain 404. */
