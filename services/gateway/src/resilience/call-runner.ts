@@ -15,6 +15,7 @@ import {
   wrap,
   type IPolicy,
   type RetryPolicy,
+  type TimeoutPolicy,
 } from "cockatiel";
 import type { Endpoint } from "../upstreams/endpoint.ts";
 import type { MethodSettings } from "../upstreams/resolve-policy.ts";
@@ -106,6 +107,26 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   const { metrics } = options;
   const now = options.now ?? performance.now.bind(performance);
   const retryPolicies = new WeakMap<MethodSettings, RetryPolicy>();
+  const timeoutPolicies = new WeakMap<MethodSettings, { call: TimeoutPolicy; attempt: TimeoutPolicy }>();
+
+  /**
+   * A timeout policy for `ms`: the method's own request and attempt timeouts are built once per policy change,
+   * shorter remainders of a caller's deadline per call. Never aborted on return: nothing listens once an
+   * attempt has returned (a unary answer is complete; a REST server stream, read after its attempt returns,
+   * must go on), and each abort would build a DOMException.
+   */
+  function timeoutPolicyFor(settings: MethodSettings, kind: "call" | "attempt", ms: number): TimeoutPolicy {
+    let cached = timeoutPolicies.get(settings);
+    if (!cached) {
+      cached = {
+        call: timeout(settings.requestTimeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
+        attempt: timeout(settings.attemptTimeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
+      };
+      timeoutPolicies.set(settings, cached);
+    }
+    if (ms === (kind === "call" ? settings.requestTimeoutMs : settings.attemptTimeoutMs)) return cached[kind];
+    return timeout(ms, { strategy: kind === "call" ? TimeoutStrategy.Aggressive : TimeoutStrategy.Cooperative, abortOnReturn: false });
+  }
 
   function retryPolicyFor(settings: MethodSettings): RetryPolicy {
     let policy = retryPolicies.get(settings);
@@ -129,8 +150,6 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
       const deadlineMs = spec.streaming ? spec.timeoutMs : Math.min(spec.timeoutMs ?? Infinity, settings.requestTimeoutMs);
       const deadlineAt = deadlineMs === undefined ? undefined : started + deadlineMs;
       const safe = isIdempotent(method) || spec.idempotencyKey;
-      // A REST server stream is read after its attempt returns (at its headers): returning must not cancel it.
-      const abortOnReturn = !spec.streaming;
       const parentSpan = trace.getActiveSpan();
       const parentContext = context.active();
       const tried = new Set<Endpoint>();
@@ -205,7 +224,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
         try {
           // An attempt as long as the call's remaining deadline needs no timer of its own: the call's covers it.
           const layers: IPolicy = attemptShorter
-            ? wrap(endpoint.policy, timeout(attemptMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn }))
+            ? wrap(endpoint.policy, timeoutPolicyFor(settings, "attempt", attemptMs))
             : endpoint.policy;
           judged = await context.with(spanContext, () =>
             layers.execute(async ({ signal: attemptSignal }) => {
@@ -238,7 +257,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
       try {
         const retrying = retryPolicyFor(settings);
         const policy: IPolicy =
-          deadlineMs === undefined ? retrying : wrap(timeout(deadlineMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn }), retrying);
+          deadlineMs === undefined ? retrying : wrap(timeoutPolicyFor(settings, "call", deadlineMs), retrying);
         final = await policy.execute((ctx) => one(ctx as unknown as { attempt: number; signal: AbortSignal }), spec.signal);
       } catch (err) {
         const code = spec.signal.aborted ? Code.Canceled : Code.DeadlineExceeded;
