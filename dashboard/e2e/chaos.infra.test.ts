@@ -1,46 +1,16 @@
 // The Chaos view in real Chromium against a real mesh: a 100 % error fault injected from the page opens
 // backend-1's breaker on the page, and clearing it lets the breaker close again.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, openDashboard, pageProblems, screenshotAtWidths, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { driveReadTraffic, openDashboard, pageProblems, screenshotAtWidths, useDashboardMesh } from "./dashboard-harness.ts";
 
-let mesh: DashboardMesh;
-let browser: Browser;
-
-beforeAll(async () => {
-  mesh = await startDashboardMesh("dashboard_chaos");
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await mesh?.stop();
-}, 60_000);
-
-/**
- * Read calls through the gateway until `signal` aborts, a few at a time, so the gateway's breakers have calls
- * to judge. Answers are read and dropped: failures are the point.
- */
-async function readTraffic(signal: AbortSignal): Promise<void> {
-  const one = async () => {
-    while (!signal.aborted) {
-      try {
-        const res = await fetch(`${mesh.gatewayUrl}/v1/items?page_size=1`, { headers: { authorization: `Bearer ${mesh.tokens.user}` }, signal });
-        await res.arrayBuffer();
-      } catch {
-        // Aborted, or the gateway refused: keep going until told to stop.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-  await Promise.all([one(), one(), one()]);
-}
+const env = useDashboardMesh("dashboard_chaos");
 
 const breakerOf = (page: Page, id: string) => page.locator(`tr[data-instance="${id}"] [data-breaker]`);
 
 describe("chaos view", () => {
   it("a 100 % error fault on backend-1 opens its breaker on the page, and clearing it lets it close", async () => {
-    const page = await openDashboard(browser, mesh, { role: "admin", route: "chaos" });
+    const page = await openDashboard(env.browser, env.mesh, { role: "admin", route: "chaos" });
     // By text: an option whose value equals its text carries no value attribute (Preact leaves it implied).
     await page.locator("#fault-target option", { hasText: /^backend-1$/ }).waitFor({ state: "attached", timeout: 20_000 });
     await page.getByLabel("Instance", { exact: true }).selectOption("backend-1");
@@ -55,7 +25,7 @@ describe("chaos view", () => {
     expect(await row.getByRole("timer").textContent()).toMatch(/^\dm \d\ds$/);
 
     const traffic = new AbortController();
-    const driving = readTraffic(traffic.signal);
+    const driving = driveReadTraffic(env.mesh, traffic.signal);
     try {
       await breakerOf(page, "backend-1").and(page.locator('[data-breaker="breaker open"]')).waitFor({ timeout: 30_000 });
       expect(await breakerOf(page, "backend-2").getAttribute("data-breaker")).not.toBe("breaker open");
@@ -75,14 +45,14 @@ describe("chaos view", () => {
   });
 
   it("refuses a bad form on the page and shows why, and is read-only for a user", async () => {
-    const admin = await openDashboard(browser, mesh, { role: "admin", route: "chaos" });
+    const admin = await openDashboard(env.browser, env.mesh, { role: "admin", route: "chaos" });
     await admin.getByLabel("Duration (s)", { exact: true }).fill("0");
     await admin.getByRole("button", { name: "Inject fault" }).click();
     await admin.getByText("Choose an instance").waitFor();
-    await admin.getByText("Duration must be between 1 and 86400 s").waitFor();
+    await admin.getByText("Duration must be between 1 and 86,400 s").waitFor();
     await admin.close();
 
-    const user = await openDashboard(browser, mesh, { role: "user", route: "chaos" });
+    const user = await openDashboard(env.browser, env.mesh, { role: "user", route: "chaos" });
     await user.getByText("needs the admin role").waitFor();
     expect(await user.getByRole("button", { name: "Inject fault" }).isDisabled()).toBe(true);
     await user.getByText("No active faults").waitFor({ timeout: 15_000 });

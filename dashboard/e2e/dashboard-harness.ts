@@ -2,15 +2,14 @@
 // ORCHESTRATOR=local, a gateway with JWT auth serving the built dashboard), headless Chromium, sign-in and
 // screenshots. Use it from `*.infra.test.ts` files (the infra tier starts PostgreSQL and Redis):
 //
-//   let mesh: DashboardMesh; let browser: Browser;
-//   beforeAll(async () => { mesh = await startDashboardMesh("my-test"); browser = await launchBrowser(); }, 120_000);
-//   afterAll(async () => { await browser?.close(); await mesh?.stop(); });
-//   it("…", async () => { const page = await openDashboard(browser, mesh, { role: "admin", route: "chaos" }); … });
+//   const env = useDashboardMesh("my_test");
+//   it("…", async () => { const page = await openDashboard(env.browser, env.mesh, { role: "admin", route: "chaos" }); … });
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { ScalingService } from "../../gen/mesh/control/v1/scaling_pb.ts";
 import { RegistryService, ServingState } from "../../gen/mesh/control/v1/registry_pb.ts";
 import { getFreePort, isPortFree } from "../../lib/infra/free-port.ts";
@@ -152,6 +151,54 @@ export async function startDashboardMesh(label: string, options: { backends?: nu
     await database.drop().catch(() => {});
     throw err;
   }
+}
+
+/** What `useDashboardMesh` gives a test file: both are set once its `beforeAll` has run. */
+export interface DashboardTestEnv {
+  readonly mesh: DashboardMesh;
+  readonly browser: Browser;
+}
+
+/**
+ * Starts a dashboard mesh (see `startDashboardMesh`; `label` names its database) and Chromium before the
+ * calling file's tests, and stops both after them. Call it at the top level of a test file.
+ */
+export function useDashboardMesh(label: string): DashboardTestEnv {
+  const env = {} as { mesh: DashboardMesh; browser: Browser };
+  beforeAll(async () => {
+    env.mesh = await startDashboardMesh(label);
+    env.browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.mesh?.stop();
+  }, 60_000);
+  return env;
+}
+
+/** One read through the gateway (GET /v1/items) with the user's token; the answer is read and dropped. */
+export async function readThroughGateway(mesh: DashboardMesh, signal?: AbortSignal): Promise<void> {
+  const res = await fetch(`${mesh.gatewayUrl}/v1/items?page_size=1`, { headers: { authorization: `Bearer ${mesh.tokens.user}` }, signal });
+  await res.arrayBuffer();
+}
+
+/**
+ * Reads through the gateway, three at a time with `pauseMs` between a caller's reads, until `signal` aborts,
+ * so the gateway's breakers and traffic figures have calls to judge. Failures are ignored: under a fault
+ * they are the point.
+ */
+export async function driveReadTraffic(mesh: DashboardMesh, signal: AbortSignal, pauseMs = 20): Promise<void> {
+  const one = async () => {
+    while (!signal.aborted) {
+      try {
+        await readThroughGateway(mesh, signal);
+      } catch {
+        // Aborted, or the gateway refused: keep going until told to stop.
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  };
+  await Promise.all([one(), one(), one()]);
 }
 
 /** Debian's Chromium, headless, through playwright-core (never a downloaded browser). */

@@ -1,25 +1,13 @@
 // The Load tests view in real Chromium against a real mesh: a test started from the page shows its progress
 // and then a final percentile table, and its run can be compared with another.
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, openDashboard, pageProblems, screenshotAtWidths, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+import { describe, expect, it } from "vitest";
+import { openDashboard, pageProblems, screenshotAtWidths, useDashboardMesh } from "./dashboard-harness.ts";
 
-let mesh: DashboardMesh;
-let browser: Browser;
-
-beforeAll(async () => {
-  mesh = await startDashboardMesh("dashboard_load_tests");
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await mesh?.stop();
-}, 60_000);
+const env = useDashboardMesh("dashboard_load_tests");
 
 describe("load tests view", () => {
   it("a test started from the page shows progress, then a final percentile table, and compares with a second run", async () => {
-    const page = await openDashboard(browser, mesh, { role: "admin", route: "load-tests" });
+    const page = await openDashboard(env.browser, env.mesh, { role: "admin", route: "load-tests" });
     await page.getByText("No load tests yet").waitFor({ timeout: 15_000 });
     await page.getByLabel("Method", { exact: true }).fill("mesh.data.v1.DataService/ListItems");
     await page.getByLabel("Concurrency").fill("4");

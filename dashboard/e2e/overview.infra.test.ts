@@ -1,22 +1,11 @@
 // The overview and roles in real Chromium against a real mesh: both backends appear, a killed backend shows
 // unhealthy, and admin actions follow the token's role.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { eventually } from "../../services/gateway/src/test-support/mesh-fixture.ts";
-import { goToView, launchBrowser, openDashboard, pageProblems, screenshotAtWidths, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+import { goToView, openDashboard, pageProblems, readThroughGateway, screenshotAtWidths, useDashboardMesh } from "./dashboard-harness.ts";
 
-let mesh: DashboardMesh;
-let browser: Browser;
-
-beforeAll(async () => {
-  mesh = await startDashboardMesh("dashboard_overview");
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await mesh?.stop();
-}, 60_000);
+const env = useDashboardMesh("dashboard_overview");
 
 const instance = (page: Page, id: string) => page.locator(`li.instance[data-instance-id="${id}"]`);
 
@@ -44,16 +33,13 @@ async function servingHistory(page: Page, id: string): Promise<string[]> {
 
 /** Some calls through the gateway, so golden metrics have something to show. */
 async function traffic(calls: number): Promise<void> {
-  for (let i = 0; i < calls; i++) {
-    const res = await fetch(`${mesh.gatewayUrl}/v1/items?page_size=1`, { headers: { authorization: `Bearer ${mesh.tokens.user}` } });
-    await res.arrayBuffer();
-  }
+  for (let i = 0; i < calls; i++) await readThroughGateway(env.mesh);
 }
 
 describe("overview", () => {
   it("shows the figures and both backends serving, with breakers and golden metrics", async () => {
     await traffic(20);
-    const page = await openDashboard(browser, mesh, { role: "user" });
+    const page = await openDashboard(env.browser, env.mesh, { role: "user" });
     await instance(page, "backend-1").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
     await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
     await page.getByRole("definition").filter({ hasText: /^\d+$/ }).first().waitFor();
@@ -68,16 +54,16 @@ describe("overview", () => {
   });
 
   it("a killed backend shows unhealthy until its supervisor has it serving again", async () => {
-    const page = await openDashboard(browser, mesh, { role: "user" });
+    const page = await openDashboard(env.browser, env.mesh, { role: "user" });
     await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 20_000 });
     await servingHistory(page, "backend-2");
-    const pid = await mesh.backendPid("backend-2");
+    const pid = await env.mesh.backendPid("backend-2");
     process.kill(pid, "SIGKILL");
     // Control's health checks take it out while the supervisor restarts it: the page shows it not serving.
     const seen = await eventually(() => servingHistory(page, "backend-2"), (states) => states.includes("not serving"), 30_000);
     expect(seen).toContain("not serving");
     await screenshotAtWidths(page, "overview-backend-killed", [1280]);
-    await mesh.untilBackendsServing();
+    await env.mesh.untilBackendsServing();
     await instance(page, "backend-2").and(page.locator('[data-serving="serving"]')).waitFor({ timeout: 30_000 });
 
     // The events view has the story: the restart, from the history and the live stream.
@@ -96,7 +82,7 @@ describe("overview", () => {
 
 describe("every view", () => {
   it("renders at laptop and phone widths without errors (screenshots in .tmp/screenshots)", async () => {
-    const page = await openDashboard(browser, mesh, { role: "admin" });
+    const page = await openDashboard(env.browser, env.mesh, { role: "admin" });
     for (const [label, name] of [["Traffic", "traffic"], ["Chaos", "chaos"], ["Load tests", "load-tests"], ["Events", "events-view"], ["Overview", "overview-view"]] as const) {
       await goToView(page, label);
       await page.locator("main .panel, main .state-box").first().waitFor();
@@ -110,7 +96,7 @@ describe("every view", () => {
 
 describe("roles", () => {
   it("a user token disables the admin actions; an admin token enables them", async () => {
-    const user = await openDashboard(browser, mesh, { role: "user", route: "chaos" });
+    const user = await openDashboard(env.browser, env.mesh, { role: "user", route: "chaos" });
     await user.getByRole("button", { name: "Inject fault" }).waitFor();
     expect(await user.getByRole("button", { name: "Inject fault" }).isDisabled()).toBe(true);
     expect(await user.getByTestId("signed-in-as").textContent()).toContain("read-only");
@@ -118,7 +104,7 @@ describe("roles", () => {
     expect(await user.getByRole("button", { name: "Start load test" }).isDisabled()).toBe(true);
     await user.close();
 
-    const admin = await openDashboard(browser, mesh, { role: "admin", route: "chaos" });
+    const admin = await openDashboard(env.browser, env.mesh, { role: "admin", route: "chaos" });
     await admin.getByRole("button", { name: "Inject fault" }).waitFor();
     expect(await admin.getByRole("button", { name: "Inject fault" }).isEnabled()).toBe(true);
     expect(await admin.getByTestId("signed-in-as").textContent()).toContain("e2e-admin (admin)");

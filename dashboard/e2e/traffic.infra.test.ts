@@ -1,44 +1,16 @@
 // The Traffic view in real Chromium against a real mesh: read traffic driven through the gateway shows on
 // the page as non-zero rates for both backends, in the balancer's split and the charts.
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { goToView, launchBrowser, openDashboard, pageProblems, screenshotAtWidths, startDashboardMesh, type DashboardMesh } from "./dashboard-harness.ts";
+import { describe, expect, it } from "vitest";
+import { driveReadTraffic, goToView, openDashboard, pageProblems, screenshotAtWidths, useDashboardMesh } from "./dashboard-harness.ts";
 
-let mesh: DashboardMesh;
-let browser: Browser;
-
-beforeAll(async () => {
-  mesh = await startDashboardMesh("dashboard_traffic");
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await mesh?.stop();
-}, 60_000);
-
-/** Reads through the gateway, a few at a time, until `signal` aborts. */
-async function readTraffic(signal: AbortSignal): Promise<void> {
-  const one = async () => {
-    while (!signal.aborted) {
-      try {
-        const res = await fetch(`${mesh.gatewayUrl}/v1/items?page_size=1`, { headers: { authorization: `Bearer ${mesh.tokens.user}` }, signal });
-        await res.arrayBuffer();
-      } catch {
-        // Aborted: the loop ends.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
-  await Promise.all([one(), one(), one()]);
-}
+const env = useDashboardMesh("dashboard_traffic");
 
 describe("traffic view", () => {
   it("shows non-zero rates for both backends under read traffic, for a user", async () => {
     const traffic = new AbortController();
-    const driving = readTraffic(traffic.signal);
+    const driving = driveReadTraffic(env.mesh, traffic.signal, 10);
     try {
-      const page = await openDashboard(browser, mesh, { role: "user" });
+      const page = await openDashboard(env.browser, env.mesh, { role: "user" });
       await goToView(page, "Traffic");
       const rate = (id: string) => page.locator(`.split-table tr[data-instance-id="${id}"] td[data-rps]`);
       for (const id of ["backend-1", "backend-2"]) {

@@ -1,6 +1,7 @@
 import { timestampMs } from "../ui/format.ts";
 import { EmptyState } from "../ui/empty-state.tsx";
 import { ErrorState } from "../ui/error-state.tsx";
+import { actionsColumn, ResponsiveTable } from "../ui/responsive-table.tsx";
 import type { ActiveFault } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { formatCountdown } from "./countdown.ts";
 import { describeFault, describeTarget } from "./describe-fault.ts";
@@ -46,51 +47,36 @@ export function ActiveFaultsPanel(props: {
         </EmptyState>
       )}
       {live.length > 0 && (
-        <div class="table-wrap">
-          <table class="responsive-table">
-            <thead>
-              <tr>
-                <th scope="col">Fault</th>
-                <th scope="col">Target</th>
-                <th scope="col">Active on</th>
-                <th scope="col">Ends in</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+        <ResponsiveTable columns={[{ label: "Fault" }, { label: "Target" }, { label: "Active on" }, { label: "Ends in" }, actionsColumn]}>
+          {live.map((f) => {
+            const methods = f.fault?.methods ?? [];
+            return (
+              <tr key={f.id} data-fault-id={f.id}>
+                <td data-label="Fault">
+                  {describeFault(f.fault)}
+                  {methods.length > 0 && <div class="hint">only {methods.join(", ")}</div>}
+                </td>
+                <td data-label="Target">{describeTarget(f.target)}</td>
+                <td data-label="Active on">{f.instanceIds.join(", ") || "–"}</td>
+                <td data-label="Ends in">
+                  <span class="countdown" role="timer">
+                    {formatCountdown(timestampMs(f.fault?.expireTime) ?? now, now)}
+                  </span>
+                </td>
+                <td class="cell-actions">
+                  <button
+                    type="button"
+                    disabled={!props.canAct || props.clearing.has(f.id)}
+                    aria-label={`Clear ${describeFault(f.fault)} on ${describeTarget(f.target)}`}
+                    onClick={() => props.clear(f.id)}
+                  >
+                    {props.clearing.has(f.id) ? "Clearing…" : "Clear"}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {live.map((f) => {
-                const methods = f.fault?.methods ?? [];
-                return (
-                  <tr key={f.id} data-fault-id={f.id}>
-                    <td data-label="Fault">
-                      {describeFault(f.fault)}
-                      {methods.length > 0 && <div class="hint">only {methods.join(", ")}</div>}
-                    </td>
-                    <td data-label="Target">{describeTarget(f.target)}</td>
-                    <td data-label="Active on">{f.instanceIds.join(", ") || "–"}</td>
-                    <td data-label="Ends in">
-                      <span class="countdown" role="timer">
-                        {formatCountdown(timestampMs(f.fault?.expireTime) ?? now, now)}
-                      </span>
-                    </td>
-                    <td class="cell-actions">
-                      <button
-                        type="button"
-                        disabled={!props.canAct || props.clearing.has(f.id)}
-                        aria-label={`Clear ${describeFault(f.fault)} on ${describeTarget(f.target)}`}
-                        onClick={() => props.clear(f.id)}
-                      >
-                        {props.clearing.has(f.id) ? "Clearing…" : "Clear"}
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </ResponsiveTable>
       )}
     </section>
   );

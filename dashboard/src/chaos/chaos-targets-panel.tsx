@@ -1,11 +1,12 @@
 import type { BreakerState } from "../../../gen/mesh/control/v1/breaker_pb.ts";
 import type { ActiveFault } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { ServingState, type Instance } from "../../../gen/mesh/control/v1/registry_pb.ts";
+import { breakerBadge } from "../breakers/breaker-states.ts";
 import type { StreamStatus } from "../streams/reconnect-loop.ts";
 import { EmptyState } from "../ui/empty-state.tsx";
+import { ResponsiveTable } from "../ui/responsive-table.tsx";
 import { StatusBadge } from "../ui/status-badge.tsx";
 import { StreamStatusBadge } from "../ui/stream-status-badge.tsx";
-import { breakerBadge } from "./breaker-states.ts";
 
 function healthBadge(state: ServingState) {
   if (state === ServingState.SERVING) return <StatusBadge tone="ok" label="serving" />;
@@ -37,42 +38,27 @@ export function ChaosTargetsPanel(props: {
           </p>
         </EmptyState>
       ) : (
-        <div class="table-wrap">
-          <table class="responsive-table">
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">Service</th>
-                <th scope="col">Health</th>
-                <th scope="col">Breaker</th>
-                <th scope="col" class="num">
-                  Faults
+        <ResponsiveTable columns={[{ label: "Instance" }, { label: "Service" }, { label: "Health" }, { label: "Breaker" }, { label: "Faults", numeric: true }]}>
+          {props.instances.map((i) => {
+            const badge = breakerBadge(props.breakers.get(i.id));
+            const faults = props.faults.filter((f) => f.instanceIds.includes(i.id)).length;
+            return (
+              <tr key={i.id} data-instance={i.id}>
+                <th scope="row" data-label="Instance">
+                  {i.id}
                 </th>
+                <td data-label="Service">{i.service}</td>
+                <td data-label="Health">{healthBadge(i.state)}</td>
+                <td data-label="Breaker" data-breaker={badge.label}>
+                  <StatusBadge tone={badge.tone} label={badge.label} />
+                </td>
+                <td data-label="Faults" class="num">
+                  {faults}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {props.instances.map((i) => {
-                const badge = breakerBadge(props.breakers.get(i.id));
-                const faults = props.faults.filter((f) => f.instanceIds.includes(i.id)).length;
-                return (
-                  <tr key={i.id} data-instance={i.id}>
-                    <th scope="row" data-label="Instance">
-                      {i.id}
-                    </th>
-                    <td data-label="Service">{i.service}</td>
-                    <td data-label="Health">{healthBadge(i.state)}</td>
-                    <td data-label="Breaker" data-breaker={badge.label}>
-                      <StatusBadge tone={badge.tone} label={badge.label} />
-                    </td>
-                    <td data-label="Faults" class="num">
-                      {faults}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </ResponsiveTable>
       )}
     </section>
   );

@@ -1,23 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { useState } from "preact/hooks";
 import type { ActiveFault, InjectFaultRequest } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import type { Instance } from "../../../gen/mesh/control/v1/registry_pb.ts";
+import { FormField } from "../ui/form-field.tsx";
+import { RefusalAlert } from "../ui/refusal-alert.tsx";
+import { RoleNote } from "../ui/role-note.tsx";
+import { useActionForm } from "../ui/use-action-form.ts";
 import { describeFault, describeTarget } from "./describe-fault.ts";
-import {
-  defaultFaultForm,
-  errorCodeNames,
-  faultKindLabels,
-  faultKinds,
-  formFieldOfViolation,
-  parseFaultForm,
-  type FaultForm,
-  type FaultFormErrors,
-  type FaultFormField,
-} from "./fault-form.ts";
-import { describeError, fieldViolations, type FieldViolation } from "./field-violations.ts";
-import { FormField } from "./form-field.tsx";
-
-type Outcome = { kind: "done"; text: string } | { kind: "refused"; message: string; violations: FieldViolation[] } | undefined;
+import { defaultFaultForm, errorCodeNames, faultKindLabels, faultKinds, formFieldOfViolation, parseFaultForm, type FaultForm, type FaultFormField } from "./fault-form.ts";
 
 /** The inject form: target, kind, the kind's parameters, duration and method filter. */
 export function FaultFormPanel(props: {
@@ -26,48 +14,16 @@ export function FaultFormPanel(props: {
   canAct: boolean;
   inject: (request: InjectFaultRequest) => Promise<ActiveFault | undefined>;
 }) {
-  const [form, setForm] = useState<FaultForm>(defaultFaultForm);
-  const [errors, setErrors] = useState<FaultFormErrors>({});
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome>(undefined);
-
-  const set = (field: FaultFormField) => (event: Event) => {
-    const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement).value;
-    setForm((f) => ({ ...f, [field]: value }));
-    setErrors((e) => ({ ...e, [field]: undefined }));
-  };
-  const setTargetKind = (targetKind: FaultForm["targetKind"]) => {
-    setForm((f) => ({ ...f, targetKind, target: "" }));
-    setErrors((e) => ({ ...e, target: undefined }));
-  };
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setOutcome(undefined);
-    const parsed = parseFaultForm(form);
-    if (!parsed.ok) {
-      setErrors(parsed.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      const fault = await props.inject(parsed.request);
-      setOutcome({ kind: "done", text: `Injected ${describeFault(fault?.fault)} on ${describeTarget(fault?.target)}.` });
-    } catch (err) {
-      const error = ConnectError.from(err);
-      const violations = error.code === Code.InvalidArgument ? fieldViolations(error) : [];
-      const byField: FaultFormErrors = {};
-      for (const v of violations) {
-        const field = formFieldOfViolation(v.field);
-        if (field !== undefined && byField[field] === undefined) byField[field] = `${v.field} ${v.reason} (server)`;
-      }
-      setErrors(byField);
-      setOutcome({ kind: "refused", message: describeError(error), violations });
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { form, errors, busy, outcome, update, set, submit } = useActionForm({
+    initial: defaultFaultForm,
+    parse: parseFaultForm,
+    fieldOfViolation: formFieldOfViolation,
+    perform: async (request: InjectFaultRequest) => {
+      const fault = await props.inject(request);
+      return `Injected ${describeFault(fault?.fault)} on ${describeTarget(fault?.target)}.`;
+    },
+  });
+  const setTargetKind = (targetKind: FaultForm["targetKind"]) => update({ targetKind, target: "" }, "target");
 
   const number = (field: FaultFormField, label: string, attrs: { min?: number; max?: number; step?: string; hint?: string } = {}) => (
     <FormField id={`fault-${field}`} label={label} hint={attrs.hint} error={errors[field]}>
@@ -82,11 +38,7 @@ export function FaultFormPanel(props: {
   return (
     <form class="panel action-form" onSubmit={submit} aria-labelledby="inject-title" noValidate>
       <h3 id="inject-title">Inject a fault</h3>
-      {!props.canAct && (
-        <p class="role-note" id="chaos-role-note">
-          Injecting and clearing faults needs the <strong>admin</strong> role. Sign in with an admin token to use these controls.
-        </p>
-      )}
+      {!props.canAct && <RoleNote id="chaos-role-note" doing="Injecting and clearing faults" />}
       <fieldset disabled={!props.canAct || busy} aria-describedby={props.canAct ? undefined : "chaos-role-note"}>
         <fieldset>
         <legend>Target and fault</legend>
@@ -201,20 +153,7 @@ export function FaultFormPanel(props: {
           {outcome.text}
         </p>
       )}
-      {outcome?.kind === "refused" && (
-        <div class="form-alert" role="alert">
-          <strong>The control plane refused the fault:</strong> {outcome.violations.length === 0 && outcome.message}
-          {outcome.violations.length > 0 && (
-            <ul>
-              {outcome.violations.map((v) => (
-                <li key={v.field}>
-                  <code>{v.field}</code> {v.reason}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
-      )}
+      {outcome?.kind === "refused" && <RefusalAlert what="the fault" message={outcome.message} violations={outcome.violations} />}
     </form>
   );
 }

@@ -3,6 +3,9 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code as RpcCode } from "../../../gen/google/rpc/code_pb.ts";
 import type { FaultSchema } from "../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { InjectFaultRequestSchema, type InjectFaultRequest } from "../../../gen/mesh/control/v1/chaos_pb.ts";
+import { violationFieldLookup } from "../ui/field-violations.ts";
+import { createNumberReader } from "../ui/read-number.ts";
+import type { ParsedForm } from "../ui/use-action-form.ts";
 
 /** The `spec` cases of mesh.chaos.v1.Fault, in the order the form offers them. */
 export const faultKinds = ["errorRate", "latency", "hang", "crash", "database", "cache", "memoryPressure"] as const;
@@ -71,60 +74,42 @@ const methodPattern = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(\/[A-Za-z_]\w*)?$/;
 
 type SpecInit = MessageInitShape<typeof FaultSchema>["spec"];
 
-/** Reads form fields as numbers in a range, collecting a message per bad field. */
-function createReader(form: FaultForm, errors: FaultFormErrors) {
-  return function read(field: FaultFormField, label: string, min: number, max: number, options: { integer?: boolean; unit?: string; blank?: number } = {}): number {
-    const text = form[field].trim();
-    if (text === "" && options.blank !== undefined) return options.blank;
-    const value = Number(text);
-    const unit = options.unit ? ` ${options.unit}` : "";
-    if (text === "" || !Number.isFinite(value)) {
-      errors[field] = `${label} must be a number`;
-    } else if (options.integer && !Number.isInteger(value)) {
-      errors[field] = `${label} must be a whole number`;
-    } else if (value < min || value > max) {
-      errors[field] = `${label} must be between ${min} and ${max}${unit}`;
-    }
-    return value;
-  };
-}
-
-function specOf(form: FaultForm, read: ReturnType<typeof createReader>, errors: FaultFormErrors): SpecInit {
+function specOf(form: FaultForm, read: ReturnType<typeof createNumberReader<FaultFormField>>, errors: FaultFormErrors): SpecInit {
   switch (form.kind) {
     case "errorRate": {
-      const percent = read("errorRatePercent", "Error rate", 0, 100, { unit: "%" });
+      const percent = read("errorRatePercent", "Error rate", { min: 0, max: 100, unit: "%" });
       if (percent === 0) errors.errorRatePercent = "Error rate must be more than 0 %";
       const code = RpcCode[form.errorCode as keyof typeof RpcCode];
       if (code === undefined || code === RpcCode.OK) errors.errorCode = "Choose a status code other than OK";
       return { case: "errorRate", value: { rate: percent / 100, code: code ?? RpcCode.UNAVAILABLE } };
     }
     case "latency": {
-      const delay = read("latencyMs", "Latency", 1, 60_000, { unit: "ms" });
-      const jitter = read("jitterMs", "Jitter", 0, 60_000, { unit: "ms", blank: 0 });
-      const percent = read("affectedPercent", "Share of calls", 0, 100, { unit: "%", blank: 0 });
+      const delay = read("latencyMs", "Latency", { min: 1, max: 60_000, unit: "ms" });
+      const jitter = read("jitterMs", "Jitter", { min: 0, max: 60_000, unit: "ms", blank: 0 });
+      const percent = read("affectedPercent", "Share of calls", { min: 0, max: 100, unit: "%", blank: 0 });
       return { case: "latency", value: { delay: durationFromMs(delay), jitter: durationFromMs(jitter), rate: percent >= 100 ? 0 : percent / 100 } };
     }
     case "hang": {
-      const percent = read("affectedPercent", "Share of calls", 0, 100, { unit: "%", blank: 0 });
+      const percent = read("affectedPercent", "Share of calls", { min: 0, max: 100, unit: "%", blank: 0 });
       return { case: "hang", value: { rate: percent >= 100 ? 0 : percent / 100 } };
     }
     case "crash": {
-      const delay = read("crashDelaySeconds", "Delay", 0, 3600, { unit: "s", blank: 0 });
-      const exitCode = read("crashExitCode", "Exit code", 1, 255, { integer: true, blank: 1 });
+      const delay = read("crashDelaySeconds", "Delay", { min: 0, max: 3600, unit: "s", blank: 0 });
+      const exitCode = read("crashExitCode", "Exit code", { min: 1, max: 255, integer: true, blank: 1 });
       return { case: "crash", value: { delay: durationFromMs(delay * 1000), exitCode } };
     }
     case "database":
     case "cache": {
-      const percent = read("dependencyFailurePercent", "Failure rate", 0, 100, { unit: "%", blank: 0 });
-      const latency = read("dependencyLatencyMs", "Added latency", 0, 60_000, { unit: "ms", blank: 0 });
+      const percent = read("dependencyFailurePercent", "Failure rate", { min: 0, max: 100, unit: "%", blank: 0 });
+      const latency = read("dependencyLatencyMs", "Added latency", { min: 0, max: 60_000, unit: "ms", blank: 0 });
       if (percent === 0 && latency === 0 && errors.dependencyFailurePercent === undefined && errors.dependencyLatencyMs === undefined) {
         errors.dependencyFailurePercent = "Set a failure rate, an added latency or both";
       }
       return { case: form.kind, value: { failureRate: percent / 100, addedLatency: durationFromMs(latency) } };
     }
     case "memoryPressure": {
-      const rate = read("memoryMbPerSecond", "Growth", 1, 100, { integer: true, unit: "MB/s" });
-      const max = read("memoryMaxMb", "Bound", 1, 1024, { integer: true, unit: "MB" });
+      const rate = read("memoryMbPerSecond", "Growth", { min: 1, max: 100, integer: true, unit: "MB/s" });
+      const max = read("memoryMaxMb", "Bound", { min: 1, max: 1024, integer: true, unit: "MB" });
       return { case: "memoryPressure", value: { megabytesPerSecond: rate, maxMegabytes: max } };
     }
   }
@@ -139,14 +124,14 @@ export function parseMethods(text: string): string[] {
  * Turns the chaos form into a ChaosService.InjectFault request, or into a message per bad field. The ranges
  * are the server's (lib/chaos/validate-fault.ts); the server stays the judge and its refusals are shown too.
  */
-export function parseFaultForm(form: FaultForm): { ok: true; request: InjectFaultRequest } | { ok: false; errors: FaultFormErrors } {
+export function parseFaultForm(form: FaultForm): ParsedForm<InjectFaultRequest, FaultFormField> {
   const errors: FaultFormErrors = {};
-  const read = createReader(form, errors);
+  const read = createNumberReader<FaultFormField>(form, errors);
   const target = form.target.trim();
   if (target === "") errors.target = form.targetKind === "instance" ? "Choose an instance" : "Choose a service";
   else if (!targetPattern.test(target)) errors.target = "Use 1 to 100 letters, digits, '.', '_' or '-'";
   const spec = specOf(form, read, errors);
-  const seconds = read("durationSeconds", "Duration", 1, 86_400, { unit: "s" });
+  const seconds = read("durationSeconds", "Duration", { min: 1, max: 86_400, unit: "s" });
   const methods = parseMethods(form.methods);
   const badMethod = methods.find((m) => !methodPattern.test(m));
   if (badMethod !== undefined) errors.methods = `"${badMethod}" is not package.Service or package.Service/Method`;
@@ -177,6 +162,4 @@ const violationFields: ReadonlyArray<readonly [RegExp, FaultFormField]> = [
 ];
 
 /** The form field a server field violation (such as `fault.latency.delay`) belongs to, if any. */
-export function formFieldOfViolation(field: string): FaultFormField | undefined {
-  return violationFields.find(([pattern]) => pattern.test(field))?.[1];
-}
+export const formFieldOfViolation = violationFieldLookup(violationFields);

@@ -3,6 +3,7 @@ import { LoadTestState, type LoadTest } from "../../../gen/mesh/control/v1/load_
 import { TimeSeriesChart, type ChartSeries } from "../charts/time-series-chart.tsx";
 import type { StreamStatus } from "../streams/reconnect-loop.ts";
 import { formatMs, formatPercent, formatRate, durationMs } from "../ui/format.ts";
+import { ResponsiveTable } from "../ui/responsive-table.tsx";
 import { StatusBadge, type Tone } from "../ui/status-badge.tsx";
 import { StreamStatusBadge } from "../ui/stream-status-badge.tsx";
 import type { ProgressHistory } from "./progress-history.ts";
@@ -111,31 +112,20 @@ export function LiveRunPanel(props: {
       </dl>
       {history.timestampsMs.length > 1 && <TimeSeriesChart title="Throughput and latency during the run" timestampsMs={history.timestampsMs} series={series} height={200} />}
       {!running && (
-        <div class="table-wrap">
-          <table class="responsive-table" data-final-percentiles>
-            <caption>Final latency percentiles over {run.sent.toLocaleString("en-US")} requests in {(run.elapsedMs / 1000).toFixed(1)} s</caption>
-            <thead>
-              <tr>
-                <th scope="col" class="num">p50</th>
-                <th scope="col" class="num">p95</th>
-                <th scope="col" class="num">p99</th>
-                <th scope="col" class="num">max</th>
-                <th scope="col" class="num">throughput</th>
-                <th scope="col" class="num">errors</th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr>
-                <td class="num" data-label="p50">{formatMs(run.p50Ms)}</td>
-                <td class="num" data-label="p95">{formatMs(run.p95Ms)}</td>
-                <td class="num" data-label="p99">{formatMs(run.p99Ms)}</td>
-                <td class="num" data-label="max">{formatMs(run.maxMs)}</td>
-                <td class="num" data-label="throughput">{formatRate(run.throughput)} req/s</td>
-                <td class="num" data-label="errors">{formatPercent(run.errorRate)}</td>
-              </tr>
-            </tbody>
-          </table>
-        </div>
+        <ResponsiveTable
+          data-final-percentiles
+          caption={`Final latency percentiles over ${run.sent.toLocaleString("en-US")} requests in ${(run.elapsedMs / 1000).toFixed(1)} s`}
+          columns={["p50", "p95", "p99", "max", "throughput", "errors"].map((label) => ({ label, numeric: true }))}
+        >
+          <tr>
+            <td class="num" data-label="p50">{formatMs(run.p50Ms)}</td>
+            <td class="num" data-label="p95">{formatMs(run.p95Ms)}</td>
+            <td class="num" data-label="p99">{formatMs(run.p99Ms)}</td>
+            <td class="num" data-label="max">{formatMs(run.maxMs)}</td>
+            <td class="num" data-label="throughput">{formatRate(run.throughput)} req/s</td>
+            <td class="num" data-label="errors">{formatPercent(run.errorRate)}</td>
+          </tr>
+        </ResponsiveTable>
       )}
       {failures.length > 0 && (
         <p class="hint">

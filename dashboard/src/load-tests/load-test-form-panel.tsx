@@ -1,63 +1,28 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { useState } from "preact/hooks";
+import { Code } from "@connectrpc/connect";
 import type { LoadTest, StartLoadTestRequest } from "../../../gen/mesh/control/v1/load_test_pb.ts";
 import { backendServices } from "../../../lib/mesh-services.ts";
-import { describeError, fieldViolations, type FieldViolation } from "../chaos/field-violations.ts";
-import { FormField } from "../chaos/form-field.tsx";
-import {
-  defaultLoadTestForm,
-  formFieldOfViolation,
-  httpMethods,
-  parseLoadTestForm,
-  type LoadTestForm,
-  type LoadTestFormErrors,
-  type LoadTestFormField,
-} from "./load-test-form.ts";
+import { FormField } from "../ui/form-field.tsx";
+import { RefusalAlert } from "../ui/refusal-alert.tsx";
+import { RoleNote } from "../ui/role-note.tsx";
+import { useActionForm } from "../ui/use-action-form.ts";
+import { defaultLoadTestForm, formFieldOfViolation, httpMethods, parseLoadTestForm, type LoadTestFormField } from "./load-test-form.ts";
 
 /** The unary RPCs of the backends, offered as targets. */
 const suggestedMethods = backendServices.flatMap((s) => s.methods.filter((m) => m.methodKind === "unary").map((m) => `${s.typeName}/${m.name}`));
 
-type Refusal = { message: string; violations: FieldViolation[]; conflict: boolean };
-
 /** The start form: target (RPC or HTTP route), concurrency, rate, duration, name. */
 export function LoadTestFormPanel(props: { canAct: boolean; start: (request: StartLoadTestRequest) => Promise<LoadTest | undefined> }) {
-  const [form, setForm] = useState<LoadTestForm>(defaultLoadTestForm);
-  const [errors, setErrors] = useState<LoadTestFormErrors>({});
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<Refusal | undefined>(undefined);
-
-  const set = (field: LoadTestFormField) => (event: Event) => {
-    const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement).value;
-    setForm((f) => ({ ...f, [field]: value }));
-    setErrors((e) => ({ ...e, [field]: undefined }));
-  };
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setRefusal(undefined);
-    const parsed = parseLoadTestForm(form);
-    if (!parsed.ok) {
-      setErrors(parsed.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      await props.start(parsed.request);
-    } catch (err) {
-      const error = ConnectError.from(err);
-      const violations = error.code === Code.InvalidArgument ? fieldViolations(error) : [];
-      const byField: LoadTestFormErrors = {};
-      for (const v of violations) {
-        const field = formFieldOfViolation(v.field);
-        if (field !== undefined && byField[field] === undefined) byField[field] = `${v.field} ${v.reason} (server)`;
-      }
-      setErrors(byField);
-      setRefusal({ message: describeError(error), violations, conflict: error.code === Code.FailedPrecondition || error.code === Code.AlreadyExists });
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { form, errors, busy, outcome, update, set, submit } = useActionForm({
+    initial: defaultLoadTestForm,
+    parse: parseLoadTestForm,
+    fieldOfViolation: formFieldOfViolation,
+    perform: async (request: StartLoadTestRequest) => {
+      await props.start(request);
+      return undefined;
+    },
+  });
+  const refusal = outcome?.kind === "refused" ? outcome : undefined;
+  const conflict = refusal?.code === Code.FailedPrecondition || refusal?.code === Code.AlreadyExists;
 
   const text = (field: LoadTestFormField, label: string, attrs: { hint?: string; type?: "text" | "number"; min?: number; max?: number; placeholder?: string; list?: string } = {}) => (
     <FormField id={`load-${field}`} label={label} hint={attrs.hint} error={errors[field]}>
@@ -81,21 +46,17 @@ export function LoadTestFormPanel(props: { canAct: boolean; start: (request: Sta
   return (
     <form class="panel action-form" onSubmit={submit} aria-labelledby="start-load-title" noValidate>
       <h3 id="start-load-title">Start a load test</h3>
-      {!props.canAct && (
-        <p class="role-note" id="load-role-note">
-          Starting and stopping load tests needs the <strong>admin</strong> role. Sign in with an admin token to use these controls.
-        </p>
-      )}
+      {!props.canAct && <RoleNote id="load-role-note" doing="Starting and stopping load tests" />}
       <fieldset disabled={!props.canAct || busy} aria-describedby={props.canAct ? undefined : "load-role-note"}>
         <fieldset>
           <legend>Target</legend>
           <div class="choice-row" role="radiogroup" aria-label="Target kind">
             <label>
-              <input type="radio" name="load-target-kind" checked={form.targetKind === "rpc"} onChange={() => setForm((f) => ({ ...f, targetKind: "rpc" }))} />
+              <input type="radio" name="load-target-kind" checked={form.targetKind === "rpc"} onChange={() => update({ targetKind: "rpc" })} />
               RPC
             </label>
             <label>
-              <input type="radio" name="load-target-kind" checked={form.targetKind === "http"} onChange={() => setForm((f) => ({ ...f, targetKind: "http" }))} />
+              <input type="radio" name="load-target-kind" checked={form.targetKind === "http"} onChange={() => update({ targetKind: "http" })} />
               HTTP route
             </label>
           </div>
@@ -147,7 +108,7 @@ export function LoadTestFormPanel(props: { canAct: boolean; start: (request: Sta
           </div>
           <div class="choice-row">
             <label>
-              <input type="checkbox" checked={form.force} onChange={(e) => setForm((f) => ({ ...f, force: (e.currentTarget as HTMLInputElement).checked }))} />
+              <input type="checkbox" checked={form.force} onChange={(e) => update({ force: (e.currentTarget as HTMLInputElement).checked })} />
               Start even if another test runs against this target
             </label>
           </div>
@@ -159,19 +120,9 @@ export function LoadTestFormPanel(props: { canAct: boolean; start: (request: Sta
         </div>
       </fieldset>
       {refusal && (
-        <div class="form-alert" role="alert">
-          <strong>The control plane refused the test:</strong> {refusal.violations.length === 0 && refusal.message}
-          {refusal.violations.length > 0 && (
-            <ul>
-              {refusal.violations.map((v) => (
-                <li key={v.field}>
-                  <code>{v.field}</code> {v.reason}
-                </li>
-              ))}
-            </ul>
-          )}
-          {refusal.conflict && <p>Tick “Start even if another test runs against this target” to run it anyway.</p>}
-        </div>
+        <RefusalAlert what="the test" message={refusal.message} violations={refusal.violations}>
+          {conflict && <p>Tick “Start even if another test runs against this target” to run it anyway.</p>}
+        </RefusalAlert>
       )}
     </form>
   );

@@ -1,6 +1,9 @@
 import { create, fromJson, type JsonObject, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { StartLoadTestRequestSchema, type LoadTestSpecSchema, type StartLoadTestRequest } from "../../../gen/mesh/control/v1/load_test_pb.ts";
+import { violationFieldLookup } from "../ui/field-violations.ts";
+import { createNumberReader } from "../ui/read-number.ts";
+import type { ParsedForm } from "../ui/use-action-form.ts";
 
 export const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
@@ -50,20 +53,12 @@ function parseJson(text: string): { ok: true; value: JsonValue } | { ok: false; 
   }
 }
 
-function readNumber(errors: LoadTestFormErrors, field: LoadTestFormField, text: string, label: string, min: number, max: number, integer: boolean, above = false): number {
-  const value = Number(text.trim());
-  if (text.trim() === "" || !Number.isFinite(value)) errors[field] = `${label} must be a number`;
-  else if (integer && !Number.isInteger(value)) errors[field] = `${label} must be a whole number`;
-  else if ((above ? value <= min : value < min) || value > max) errors[field] = `${label} must be ${above ? "more than" : "between"} ${min} ${above ? "and at most" : "and"} ${max.toLocaleString("en-US")}`;
-  return value;
-}
-
 /**
  * Turns the load-test form into a LoadTestService.StartLoadTest request, or a message per bad field. The
  * ranges are the server's (services/control/src/load/validate-load-spec.ts), which stays the judge: whether
  * the RPC exists and is unary is for it to say.
  */
-export function parseLoadTestForm(form: LoadTestForm): { ok: true; request: StartLoadTestRequest } | { ok: false; errors: LoadTestFormErrors } {
+export function parseLoadTestForm(form: LoadTestForm): ParsedForm<StartLoadTestRequest, LoadTestFormField> {
   const errors: LoadTestFormErrors = {};
   let target: MessageInitShape<typeof LoadTestSpecSchema>["target"];
   if (form.targetKind === "rpc") {
@@ -90,9 +85,10 @@ export function parseLoadTestForm(form: LoadTestForm): { ok: true; request: Star
     }
     target = { case: "http", value: { method, path, body } };
   }
-  const concurrency = readNumber(errors, "concurrency", form.concurrency, "Concurrency", 1, 1000, true);
-  const rate = readNumber(errors, "requestsPerSecond", form.requestsPerSecond, "Rate", 0, 50_000, false, true);
-  const seconds = readNumber(errors, "durationSeconds", form.durationSeconds, "Duration", 1, 3600, false);
+  const read = createNumberReader<LoadTestFormField>(form, errors);
+  const concurrency = read("concurrency", "Concurrency", { min: 1, max: 1000, integer: true });
+  const rate = read("requestsPerSecond", "Rate", { min: 0, max: 50_000, aboveMin: true });
+  const seconds = read("durationSeconds", "Duration", { min: 1, max: 3600 });
   if (form.name.length > 200) errors.name = "At most 200 characters";
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
@@ -117,6 +113,4 @@ const violationFields: ReadonlyArray<readonly [RegExp, LoadTestFormField]> = [
 ];
 
 /** The form field a server field violation (such as `spec.concurrency`) belongs to, if any. */
-export function formFieldOfViolation(field: string): LoadTestFormField | undefined {
-  return violationFields.find(([pattern]) => pattern.test(field))?.[1];
-}
+export const formFieldOfViolation = violationFieldLookup(violationFields);

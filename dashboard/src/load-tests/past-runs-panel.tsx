@@ -3,10 +3,18 @@ import { EmptyState } from "../ui/empty-state.tsx";
 import { ErrorState } from "../ui/error-state.tsx";
 import { formatMs, formatPercent, formatRate } from "../ui/format.ts";
 import { RelativeTime } from "../ui/relative-time.tsx";
+import { actionsColumn, ResponsiveTable, type Column } from "../ui/responsive-table.tsx";
 import { comparedFigures, compareRuns, formatDelta, loadTestStateLabel, summarizeRun, type RunSummary } from "./run-summary.ts";
 
 const formatFigure = (run: RunSummary, key: (typeof comparedFigures)[number]["key"]) =>
   key === "throughput" ? `${formatRate(run.throughput)} req/s` : key === "errorRate" ? formatPercent(run.errorRate) : formatMs(run[key]);
+
+const runColumns: readonly Column[] = [
+  { label: "Run (tick to compare)" },
+  { label: "State" },
+  ...["Sent", "Throughput", "p50", "p95", "p99", "Errors"].map((label) => ({ label, numeric: true })),
+  actionsColumn,
+];
 
 /** Past runs side by side; ticking two or more compares them against the oldest ticked. */
 export function PastRunsPanel(props: {
@@ -84,74 +92,55 @@ export function PastRunsPanel(props: {
       )}
       {runs.length > 0 && compared.length < 2 && <p class="hint">Tick two or more runs to compare them side by side.</p>}
       {runs.length > 0 && (
-        <div class="table-wrap">
-          <table class="responsive-table" data-runs>
-            <thead>
-              <tr>
-                <th scope="col">Run (tick to compare)</th>
-                <th scope="col">State</th>
-                <th scope="col" class="num">Sent</th>
-                <th scope="col" class="num">Throughput</th>
-                <th scope="col" class="num">p50</th>
-                <th scope="col" class="num">p95</th>
-                <th scope="col" class="num">p99</th>
-                <th scope="col" class="num">Errors</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((r) => (
-                <tr key={r.id} data-run-id={r.id} aria-current={props.shownId === r.id ? "true" : undefined}>
-                  <td class="cell-run">
-                    <label class="run-choice">
-                      <input
-                        type="checkbox"
-                        checked={props.selected.has(r.id)}
-                        onChange={() => props.toggle(r.id)}
-                        aria-label={`Compare ${r.name || r.target}${r.startMs === undefined ? "" : ` of ${new Date(r.startMs).toLocaleString()}`}`}
-                      />
-                      <span>
-                        {r.name && <strong>{r.name} </strong>}
-                        <span class="mono">{r.target}</span>
-                        {r.startMs !== undefined && (
-                          <span class="hint run-when">
-                            <RelativeTime ms={r.startMs} />, {(r.elapsedMs / 1000).toFixed(0)} s
-                          </span>
-                        )}
+        <ResponsiveTable data-runs columns={runColumns}>
+          {runs.map((r) => (
+            <tr key={r.id} data-run-id={r.id} aria-current={props.shownId === r.id ? "true" : undefined}>
+              <td class="cell-run">
+                <label class="run-choice">
+                  <input
+                    type="checkbox"
+                    checked={props.selected.has(r.id)}
+                    onChange={() => props.toggle(r.id)}
+                    aria-label={`Compare ${r.name || r.target}${r.startMs === undefined ? "" : ` of ${new Date(r.startMs).toLocaleString()}`}`}
+                  />
+                  <span>
+                    {r.name && <strong>{r.name} </strong>}
+                    <span class="mono">{r.target}</span>
+                    {r.startMs !== undefined && (
+                      <span class="hint run-when">
+                        <RelativeTime ms={r.startMs} />, {(r.elapsedMs / 1000).toFixed(0)} s
                       </span>
-                    </label>
-                  </td>
-                  <td data-label="State">{loadTestStateLabel(r.state)}</td>
-                  <td data-label="Sent" class="num">
-                    {r.sent.toLocaleString("en-US")}
-                  </td>
-                  <td data-label="Throughput" class="num">
-                    {formatRate(r.throughput)} req/s
-                  </td>
-                  <td data-label="p50" class="num">
-                    {formatMs(r.p50Ms)}
-                  </td>
-                  <td data-label="p95" class="num">
-                    {formatMs(r.p95Ms)}
-                  </td>
-                  <td data-label="p99" class="num">
-                    {formatMs(r.p99Ms)}
-                  </td>
-                  <td data-label="Errors" class="num">
-                    {formatPercent(r.errorRate)}
-                  </td>
-                  <td class="cell-actions">
-                    <button type="button" onClick={() => props.show(r.id)} disabled={props.shownId === r.id}>
-                      {props.shownId === r.id ? "Shown" : "Show"}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                    )}
+                  </span>
+                </label>
+              </td>
+              <td data-label="State">{loadTestStateLabel(r.state)}</td>
+              <td data-label="Sent" class="num">
+                {r.sent.toLocaleString("en-US")}
+              </td>
+              <td data-label="Throughput" class="num">
+                {formatRate(r.throughput)} req/s
+              </td>
+              <td data-label="p50" class="num">
+                {formatMs(r.p50Ms)}
+              </td>
+              <td data-label="p95" class="num">
+                {formatMs(r.p95Ms)}
+              </td>
+              <td data-label="p99" class="num">
+                {formatMs(r.p99Ms)}
+              </td>
+              <td data-label="Errors" class="num">
+                {formatPercent(r.errorRate)}
+              </td>
+              <td class="cell-actions">
+                <button type="button" onClick={() => props.show(r.id)} disabled={props.shownId === r.id}>
+                  {props.shownId === r.id ? "Shown" : "Show"}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </ResponsiveTable>
       )}
       {props.more && (
         <p>

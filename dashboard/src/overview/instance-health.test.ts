@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BreakerState, InstanceBreakerSchema } from "../../../gen/mesh/control/v1/breaker_pb.ts";
 import { GoldenMetricsSchema } from "../../../gen/mesh/control/v1/metrics_pb.ts";
 import { InstanceSchema, ServingState } from "../../../gen/mesh/control/v1/registry_pb.ts";
-import { breakerBadge, combineGolden, instanceTone, servingBadge, worstBreakerState } from "./instance-health.ts";
+import { combineGolden, instanceTone, servingBadge } from "./instance-health.ts";
 
 const breaker = (state: BreakerState, rps = 0, successRate = 1, p99Ms = 0, gatewayId = "g1") =>
   create(InstanceBreakerSchema, {
@@ -30,23 +30,7 @@ describe("servingBadge", () => {
   });
 });
 
-describe("breakers", () => {
-  it("the worst state across gateways counts", () => {
-    expect(worstBreakerState([])).toBe(BreakerState.UNSPECIFIED);
-    expect(worstBreakerState([breaker(BreakerState.CLOSED), breaker(BreakerState.OPEN), breaker(BreakerState.HALF_OPEN)])).toBe(BreakerState.OPEN);
-    expect(worstBreakerState([breaker(BreakerState.ISOLATED), breaker(BreakerState.OPEN)])).toBe(BreakerState.ISOLATED);
-  });
-
-  it.each([
-    [BreakerState.CLOSED, "ok"],
-    [BreakerState.HALF_OPEN, "degraded"],
-    [BreakerState.OPEN, "failing"],
-    [BreakerState.ISOLATED, "failing"],
-    [BreakerState.UNSPECIFIED, "unknown"],
-  ])("state %s has tone %s", (state, tone) => {
-    expect(breakerBadge(state).tone).toBe(tone);
-  });
-
+describe("instanceTone", () => {
   it("the instance's tone is the worse of serving and breaker", () => {
     expect(instanceTone({ tone: "ok", label: "" }, { tone: "failing", label: "" })).toBe("failing");
     expect(instanceTone({ tone: "ok", label: "" }, { tone: "degraded", label: "" })).toBe("degraded");

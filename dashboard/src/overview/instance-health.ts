@@ -1,13 +1,8 @@
-import { BreakerState, type InstanceBreaker } from "../../../gen/mesh/control/v1/breaker_pb.ts";
+import type { InstanceBreaker } from "../../../gen/mesh/control/v1/breaker_pb.ts";
 import type { GoldenMetrics } from "../../../gen/mesh/control/v1/metrics_pb.ts";
 import { ServingState, type Instance } from "../../../gen/mesh/control/v1/registry_pb.ts";
 import { durationMs, timestampMs } from "../ui/format.ts";
-import type { Tone } from "../ui/status-badge.tsx";
-
-export interface Badge {
-  tone: Tone;
-  label: string;
-}
+import type { Badge, Tone } from "../ui/status-badge.tsx";
 
 /** Whether control routes to the instance, from its serving state and any isolation. */
 export function servingBadge(instance: Instance, nowMs: number): Badge {
@@ -20,36 +15,6 @@ export function servingBadge(instance: Instance, nowMs: number): Badge {
       return { tone: "failing", label: "not serving" };
     default:
       return { tone: "unknown", label: "not checked yet" };
-  }
-}
-
-const severity: Record<number, number> = {
-  [BreakerState.UNSPECIFIED]: 0,
-  [BreakerState.CLOSED]: 1,
-  [BreakerState.HALF_OPEN]: 2,
-  [BreakerState.OPEN]: 3,
-  [BreakerState.ISOLATED]: 4,
-};
-
-/** The most severe breaker state any gateway holds for the instance. */
-export function worstBreakerState(breakers: readonly InstanceBreaker[]): BreakerState {
-  let worst: BreakerState = BreakerState.UNSPECIFIED;
-  for (const b of breakers) if ((severity[b.state] ?? 0) > (severity[worst] ?? 0)) worst = b.state;
-  return worst;
-}
-
-export function breakerBadge(state: BreakerState): Badge {
-  switch (state) {
-    case BreakerState.CLOSED:
-      return { tone: "ok", label: "breaker closed" };
-    case BreakerState.HALF_OPEN:
-      return { tone: "degraded", label: "breaker half-open" };
-    case BreakerState.OPEN:
-      return { tone: "failing", label: "breaker open" };
-    case BreakerState.ISOLATED:
-      return { tone: "failing", label: "breaker isolated" };
-    default:
-      return { tone: "unknown", label: "no breaker report" };
   }
 }
 

@@ -26,3 +26,21 @@ export function describeError(err: unknown): string {
   const error = ConnectError.from(err);
   return error.rawMessage || `the call failed (${error.code})`;
 }
+
+/**
+ * A lookup from a server field path (such as `spec.concurrency`) to the form field it belongs to: the first
+ * pattern that matches wins.
+ */
+export function violationFieldLookup<Field extends string>(table: ReadonlyArray<readonly [RegExp, Field]>): (path: string) => Field | undefined {
+  return (path) => table.find(([pattern]) => pattern.test(path))?.[1];
+}
+
+/** A form's errors from a server's field violations: the first per field, marked as the server's. */
+export function errorsByFormField<Field extends string>(violations: readonly FieldViolation[], fieldOf: (path: string) => Field | undefined): Partial<Record<Field, string>> {
+  const errors: Partial<Record<Field, string>> = {};
+  for (const v of violations) {
+    const field = fieldOf(v.field);
+    if (field !== undefined && errors[field] === undefined) errors[field] = `${v.field} ${v.reason} (server)`;
+  }
+  return errors;
+}

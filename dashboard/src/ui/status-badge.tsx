@@ -1,5 +1,11 @@
 export type Tone = "ok" | "degraded" | "failing" | "unknown";
 
+/** A status as words and a tone. */
+export interface Badge {
+  tone: Tone;
+  label: string;
+}
+
 /**
  * A status in an Okabe–Ito colour with its text label and a shape per tone (dot, diamond, square), so it
  * never depends on colour alone.

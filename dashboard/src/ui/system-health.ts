@@ -1,8 +1,8 @@
 import { SystemHealth } from "../../../gen/mesh/control/v1/overview_pb.ts";
-import type { Tone } from "./status-badge.tsx";
+import type { Badge } from "./status-badge.tsx";
 
 /** A SystemHealth as a badge's tone and label. */
-export function systemHealthBadge(health: SystemHealth): { tone: Tone; label: string } {
+export function systemHealthBadge(health: SystemHealth): Badge {
   switch (health) {
     case SystemHealth.HEALTHY:
       return { tone: "ok", label: "healthy" };

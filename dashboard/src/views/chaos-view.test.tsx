@@ -149,7 +149,7 @@ describe("ChaosView", () => {
     await settle();
     button(root, "Inject fault")!.click();
     await vi.waitFor(() => expect(root.querySelector("#fault-target-error")?.textContent).toBe("Choose an instance"));
-    expect(root.querySelector("#fault-durationSeconds-error")?.textContent).toContain("between 1 and 86400 s");
+    expect(root.querySelector("#fault-durationSeconds-error")?.textContent).toContain("between 1 and 86,400 s");
     expect(root.querySelector("#fault-durationSeconds")?.getAttribute("aria-invalid")).toBe("true");
     expect(mesh.injected).toEqual([]);
   });

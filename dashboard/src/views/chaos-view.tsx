@@ -1,19 +1,19 @@
 import { createClient } from "@connectrpc/connect";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { BreakerService } from "../../../gen/mesh/control/v1/breaker_pb.ts";
 import { ChaosService, type ActiveFault, type InjectFaultRequest } from "../../../gen/mesh/control/v1/chaos_pb.ts";
 import { EventService, EventType } from "../../../gen/mesh/control/v1/events_pb.ts";
 import { RegistryService, type Instance } from "../../../gen/mesh/control/v1/registry_pb.ts";
+import { breakerFeed } from "../breakers/breaker-feed.ts";
+import { breakerStateByInstance } from "../breakers/breaker-states.ts";
 import { ActiveFaultsPanel } from "../chaos/active-faults-panel.tsx";
-import { breakerStateByInstance } from "../chaos/breaker-states.ts";
 import { ChaosTargetsPanel } from "../chaos/chaos-targets-panel.tsx";
 import { createCoalescedRefresh } from "../chaos/coalesced-refresh.ts";
 import { FaultFormPanel } from "../chaos/fault-form-panel.tsx";
-import { describeError } from "../chaos/field-violations.ts";
 import { applyRegistryEvent, targetsOf } from "../chaos/registry-instances.ts";
 import { useNow } from "../chaos/use-now.ts";
 import "../chaos/action-forms.css";
 import { useStream } from "../streams/use-stream.ts";
+import { describeError } from "../ui/field-violations.ts";
 import type { ViewProps } from "../view-props.ts";
 
 /** Events after which the list of active faults may have changed. */
@@ -30,7 +30,6 @@ export function ChaosView(props: ViewProps) {
     () => ({
       chaos: createClient(ChaosService, transport),
       registry: createClient(RegistryService, transport),
-      breakers: createClient(BreakerService, transport),
       events: createClient(EventService, transport),
     }),
     [transport],
@@ -40,8 +39,8 @@ export function ChaosView(props: ViewProps) {
   const registry = useStream((signal) => clients.registry.watchInstances({}, { signal }), [clients], (event) =>
     setInstances((prev) => applyRegistryEvent(prev, event)),
   );
-  const breakers = useStream((signal) => clients.breakers.watchBreakers({}, { signal }), [clients]);
-  const breakerStates = useMemo(() => breakerStateByInstance(breakers.latest?.breakers ?? []), [breakers.latest]);
+  const breakers = useStream(useMemo(() => breakerFeed(transport), [transport]), [transport]);
+  const breakerStates = useMemo(() => breakerStateByInstance(breakers.latest ?? []), [breakers.latest]);
 
   const [faults, setFaults] = useState<ActiveFault[] | undefined>(undefined);
   const [loadError, setLoadError] = useState<string | undefined>(undefined);

@@ -14,7 +14,37 @@ import type { ViewProps } from "../view-props.ts";
 /** The recent history first (ListEvents), then the live stream from the last event seen (WatchEvents). */
 const backlogSize = 100;
 
-const eventTypes = EventTypeSchema.values.map((v) => v.number as EventType).filter((t) => t !== EventType.UNSPECIFIED);
+const eventTypeOptions = EventTypeSchema.values
+  .map((v) => v.number as EventType)
+  .filter((t) => t !== EventType.UNSPECIFIED)
+  .map((t) => ({ value: String(t), label: eventTypeLabel(t) }));
+
+/** One filter: a labelled select whose first option, the empty value, means no filter. */
+function FilterSelect(props: {
+  id: string;
+  label: string;
+  all: string;
+  value: string;
+  options: readonly (string | { value: string; label: string })[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <div>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
+        <option value="">{props.all}</option>
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </div>
+  );
+}
 
 function EventRow(props: { event: MeshEvent }) {
   const e = props.event;
@@ -76,39 +106,9 @@ export function EventsView(props: ViewProps) {
         <StreamStatusBadge status={stream.status} what="events" />
       </div>
       <form class="filters" role="search" aria-label="Filter events" onSubmit={(e) => e.preventDefault()}>
-        <div>
-          <label for="event-type">Type</label>
-          <select id="event-type" value={String(filter.type)} onChange={(e) => set({ type: Number((e.target as HTMLSelectElement).value) as EventType })}>
-            <option value={String(EventType.UNSPECIFIED)}>All types</option>
-            {eventTypes.map((t) => (
-              <option key={t} value={String(t)}>
-                {eventTypeLabel(t)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="event-service">Service</label>
-          <select id="event-service" value={filter.service} onChange={(e) => set({ service: (e.target as HTMLSelectElement).value })}>
-            <option value="">All services</option>
-            {services.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="event-instance">Instance</label>
-          <select id="event-instance" value={filter.instance} onChange={(e) => set({ instance: (e.target as HTMLSelectElement).value })}>
-            <option value="">All instances</option>
-            {instances.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect id="event-type" label="Type" all="All types" value={filter.type === EventType.UNSPECIFIED ? "" : String(filter.type)} options={eventTypeOptions} onChange={(v) => set({ type: (v === "" ? EventType.UNSPECIFIED : Number(v)) as EventType })} />
+        <FilterSelect id="event-service" label="Service" all="All services" value={filter.service} options={services} onChange={(service) => set({ service })} />
+        <FilterSelect id="event-instance" label="Instance" all="All instances" value={filter.instance} options={instances} onChange={(instance) => set({ instance })} />
         <div>
           <label for="event-text">Text</label>
           <input id="event-text" type="search" placeholder="e.g. breaker, backend-1" value={filter.text} onInput={(e) => set({ text: (e.target as HTMLInputElement).value })} />

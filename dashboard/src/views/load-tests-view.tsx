@@ -4,7 +4,7 @@ import { EventService, EventType } from "../../../gen/mesh/control/v1/events_pb.
 import { LoadTestService, LoadTestState, type LoadTest, type StartLoadTestRequest, type WatchLoadTestResponse } from "../../../gen/mesh/control/v1/load_test_pb.ts";
 import "../chaos/action-forms.css";
 import { createCoalescedRefresh } from "../chaos/coalesced-refresh.ts";
-import { describeError } from "../chaos/field-violations.ts";
+import { describeError } from "../ui/field-violations.ts";
 import { LiveRunPanel } from "../load-tests/live-run-panel.tsx";
 import { LoadTestFormPanel } from "../load-tests/load-test-form-panel.tsx";
 import { PastRunsPanel } from "../load-tests/past-runs-panel.tsx";

@@ -4,7 +4,7 @@ import { EventService, EventType } from "../../../gen/mesh/control/v1/events_pb.
 import { ProcessState, ScalingService, type ServiceScale } from "../../../gen/mesh/control/v1/scaling_pb.ts";
 import "../chaos/action-forms.css";
 import { createCoalescedRefresh } from "../chaos/coalesced-refresh.ts";
-import { describeError, fieldViolations } from "../chaos/field-violations.ts";
+import { describeError, fieldViolations } from "../ui/field-violations.ts";
 import { useStream } from "../streams/use-stream.ts";
 import { StatusBadge, type Tone } from "../ui/status-badge.tsx";
 import type { ViewProps } from "../view-props.ts";
