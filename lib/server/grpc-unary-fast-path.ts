@@ -1,4 +1,5 @@
 import type http2 from "node:http2";
+import type { Readable } from "node:stream";
 import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
@@ -22,7 +23,7 @@ export type GrpcUnaryFastPath = (req: http2.Http2ServerRequest, res: http2.Http2
 const contentTypeProto = "application/grpc+proto";
 const envelopeHeaderBytes = 5;
 // A reason for aborting a finished call's signal: made once, as aborting without one builds a DOMException.
-const callFinished = new ConnectError("the call has finished", Code.Canceled);
+export const callFinished = new ConnectError("the call has finished", Code.Canceled);
 
 /**
  * The common case of gRPC, a unary call over HTTP/2 with binary protobuf and no compression, answered without
@@ -72,7 +73,7 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
     });
     try {
       if (timeout.error) throw timeout.error;
-      const input = parseRequest(spec.method.input, await readBody(req, readMaxBytes));
+      const input = parseRequest(spec.method.input, await readBody(req, readMaxBytes + envelopeHeaderBytes));
       const output = await invokeUnaryImplementation(spec, context, input, interceptors);
       const message = toBinary(spec.method.output, output);
       const body = Buffer.allocUnsafe(envelopeHeaderBytes + message.byteLength);
@@ -98,16 +99,17 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
   }
 }
 
-function readBody(req: http2.Http2ServerRequest, readMaxBytes: number): Promise<Buffer> {
+/** The whole request body, or ResourceExhausted past `limit` bytes. */
+export function readBody(req: Readable, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
     req.on("data", (chunk: Buffer) => {
       length += chunk.length;
-      if (length > readMaxBytes + envelopeHeaderBytes) {
+      if (length > limit) {
         req.removeAllListeners("data");
         req.resume();
-        reject(new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
+        reject(new ConnectError(`message size ${length} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
         return;
       }
       chunks.push(chunk);
@@ -140,8 +142,8 @@ function parseRequest<I extends DescMessage>(schema: I, body: Buffer) {
   }
 }
 
-/** HTTP/2 request headers without pseudo-headers, as web Headers accept them. */
-function webHeaderInit(headers: http2.IncomingHttpHeaders): Record<string, string> {
+/** Node request headers without HTTP/2 pseudo-headers, as web Headers accept them. */
+export function webHeaderInit(headers: http2.IncomingHttpHeaders): Record<string, string> {
   const init: Record<string, string> = {};
   for (const key in headers) {
     if (key.charCodeAt(0) === 58 /* ":" */) continue;
@@ -152,7 +154,7 @@ function webHeaderInit(headers: http2.IncomingHttpHeaders): Record<string, strin
   return init;
 }
 
-function headerObject(headers: Headers): Record<string, string> {
+export function headerObject(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   headers.forEach((value, key) => {
     out[key] = value;
@@ -160,6 +162,6 @@ function headerObject(headers: Headers): Record<string, string> {
   return out;
 }
 
-function headerValue(value: string | string[] | undefined): string | null {
+export function headerValue(value: string | string[] | undefined): string | null {
   return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
 }

@@ -8,6 +8,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Registry } from "prom-client";
 import type { Logger } from "../logging/create-logger.ts";
 import { InfraError } from "../infra/infra-error.ts";
+import { createConnectUnaryFastPath } from "./connect-unary-fast-path.ts";
 import { createGrpcUnaryFastPath, type UnarySpec } from "./grpc-unary-fast-path.ts";
 import { parseErrorsAsInvalidArgument } from "./parse-errors-as-invalid-argument.ts";
 import { writeRpcError } from "./rpc-error-response.ts";
@@ -81,7 +82,9 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
     readMaxBytes,
     fallback: notFound,
   });
-  const grpcUnary = createGrpcUnaryFastPath({ methods: unaryMethods, interceptors: options.interceptors ?? [], readMaxBytes });
+  const fastPathOptions = { methods: unaryMethods, interceptors: options.interceptors ?? [], readMaxBytes };
+  const grpcUnary = createGrpcUnaryFastPath(fastPathOptions);
+  const connectUnary = createConnectUnaryFastPath(fastPathOptions);
   let inFlight = 0;
   let closing = false;
 
@@ -97,7 +100,9 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
         if (await handler(req, res)) return;
       }
       if (closing && "setHeader" in res && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      // Unary calls in gRPC and Connect's common forms skip connect-es's generic pipeline; the rest goes to it.
       if (req.httpVersionMajor === 2 && grpcUnary(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse)) return;
+      if (connectUnary(req, res as http.ServerResponse)) return;
       rpcHandler(req, res);
     } catch (err) {
       logger.error({ err }, "http handler failed");

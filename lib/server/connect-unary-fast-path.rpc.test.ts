@@ -1,0 +1,99 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError, createClient, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { compressionGzip, createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
+import { createConnectUnaryFastPath } from "./connect-unary-fast-path.ts";
+import type { UnarySpec } from "./grpc-unary-fast-path.ts";
+
+// The fast path alone on an HTTP/1.1 server: whatever it declines gets a 404, so every passing call went through it.
+const seen: string[] = [];
+const impl: Partial<ServiceImpl<typeof DataService>> = {
+  async getItem(req, ctx) {
+    if (req.id === "missing") throw new ConnectError("item missing was not found", Code.NotFound, { "x-detail": "yes" });
+    if (req.id === "hang") {
+      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error)));
+    }
+    ctx.responseHeader.set("x-handler", ctx.protocolName);
+    ctx.responseTrailer.set("x-trailer", "t");
+    return { item: { id: req.id, name: `item ${req.id}` }, cached: true };
+  },
+};
+const interceptor: Interceptor = (next) => async (req) => {
+  seen.push(`${req.method.name} ${req.header.get("x-caller") ?? ""}`);
+  const res = await next(req);
+  res.header.set("x-intercepted", "1");
+  return res;
+};
+const methods = new Map<string, UnarySpec>();
+for (const spec of Object.values(createServiceImplSpec(DataService, impl).methods)) {
+  if (spec.kind === "unary") methods.set(`/${DataService.typeName}/${spec.method.name}`, spec as UnarySpec);
+}
+const fastPath = createConnectUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024 });
+let declined = 0;
+const server = http.createServer((req, res) => {
+  if (fastPath(req, res)) return;
+  declined++;
+  res.writeHead(404).end();
+});
+let baseUrl = "";
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const post = async (body: string | Uint8Array, contentType: string) => {
+  const res = await fetch(`${baseUrl}/${DataService.typeName}/GetItem`, { method: "POST", headers: { "content-type": contentType }, body });
+  return { status: res.status, body: (await res.json()) as { code?: string; message?: string } };
+};
+
+describe.each([
+  ["JSON", false],
+  ["binary", true],
+])("the Connect unary fast path (%s)", (_name, useBinaryFormat) => {
+  const client = () => createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat }));
+
+  it("runs the interceptors and the handler, and sends their headers and trailers", async () => {
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const res = await client().getItem({ id: "a1" }, { headers: { "x-caller": "test" }, onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+    expect(res.item?.name).toBe("item a1");
+    expect(seen).toContain("GetItem test");
+    expect(header?.get("x-handler")).toBe("connect");
+    expect(header?.get("x-intercepted")).toBe("1");
+    expect(trailer?.get("x-trailer")).toBe("t");
+  });
+
+  it("answers a handler's error with its code, message and metadata", async () => {
+    const err = ConnectError.from(await client().getItem({ id: "missing" }).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe("item missing was not found");
+    expect(err.metadata.get("x-detail")).toBe("yes");
+  });
+
+  it("aborts the handler's signal at the caller's deadline", async () => {
+    const err = ConnectError.from(await client().getItem({ id: "hang" }, { timeoutMs: 100 }).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+  });
+});
+
+describe("the Connect unary fast path's bad input", () => {
+  it("answers a body that is not protobuf or not JSON with invalid_argument (400), and an oversized one with resource_exhausted", async () => {
+    expect(await post(new Uint8Array([0xff, 0xff, 0xff]), "application/proto")).toMatchObject({ status: 400, body: { code: "invalid_argument" } });
+    expect(await post("{not json", "application/json")).toMatchObject({ status: 400, body: { code: "invalid_argument" } });
+    expect(await post(JSON.stringify({ id: "x".repeat(2000) }), "application/json")).toMatchObject({ status: 429, body: { code: "resource_exhausted" } });
+  });
+
+  it("leaves compressed requests to connect-es", async () => {
+    const before = declined;
+    const compressed = createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1", sendCompression: compressionGzip, compressMinBytes: 1 }));
+    await expect(compressed.getItem({ id: "a2" })).rejects.toThrow();
+    expect(declined).toBe(before + 1);
+  });
+});
