@@ -4,7 +4,7 @@
 //
 //   const env = useDashboardMesh("my_test");
 //   it("…", async () => { const page = await openDashboard(env.browser, env.mesh, { role: "admin", route: "chaos" }); … });
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { SignJWT } from "jose";
@@ -166,8 +166,9 @@ export interface DashboardTestEnv {
 export function useDashboardMesh(label: string): DashboardTestEnv {
   const env = {} as { mesh: DashboardMesh; browser: Browser };
   beforeAll(async () => {
-    env.mesh = await startDashboardMesh(label);
+    // The browser first: without Chromium, fail at once rather than after starting a mesh.
     env.browser = await launchBrowser();
+    env.mesh = await startDashboardMesh(label);
   }, 180_000);
   afterAll(async () => {
     await env.browser?.close();
@@ -201,10 +202,22 @@ export async function driveReadTraffic(mesh: DashboardMesh, signal: AbortSignal,
   await Promise.all([one(), one(), one()]);
 }
 
-/** Debian's Chromium, headless, through playwright-core (never a downloaded browser). */
-export function launchBrowser(): Promise<Browser> {
+/** The browser the tests drive: Debian's package, never one playwright downloads. */
+export const chromiumPath = "/usr/bin/chromium";
+
+/**
+ * Debian's Chromium, headless, through playwright-core (never a downloaded browser). Without it, fails
+ * with one line that says what is missing and how to install it, rather than playwright's own advice.
+ */
+export async function launchBrowser(executablePath = chromiumPath): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    const missing = new Error(`${executablePath} is missing: the dashboard's browser tests drive Debian's Chromium through playwright-core; install it with \`apt-get install -y chromium\``);
+    // The line says it all: no stack under it.
+    missing.stack = `Error: ${missing.message}`;
+    throw missing;
+  }
   return chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
@@ -221,7 +234,10 @@ export interface OpenOptions {
   width?: number;
 }
 
-/** The page's console errors, uncaught exceptions and CSP violations so far (assert it stays empty). */
+/**
+ * The page's console errors, uncaught exceptions and CSP violations so far, and the layout faults
+ * `screenshotAtWidths` found (assert it stays empty).
+ */
 export function pageProblems(page: Page): string[] {
   return problems.get(page) ?? [];
 }
@@ -273,9 +289,40 @@ export async function screenshotAtWidths(page: Page, name: string, widths: reado
     const path = resolve(screenshotDir, `${name}-${width}.png`);
     await page.screenshot({ path, fullPage: true });
     paths.push(path);
+    problems.get(page)?.push(...(await layoutFaults(page)).map((fault) => `layout at ${width} px (${name}): ${fault}`));
   }
   if (before) await page.setViewportSize(before);
   return paths;
+}
+
+/**
+ * What is cut off on the page as it is laid out now: a page wider than the viewport (sideways scrolling),
+ * and charts whose canvas is wider than its box or has ink in its first or last pixel column (an axis label
+ * running off the canvas).
+ */
+export async function layoutFaults(page: Page): Promise<string[]> {
+  // A string, not a function: the page runs it as it is, untouched by the test's TypeScript transform.
+  return page.evaluate(`(() => {
+    const faults = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth > innerWidth) faults.push("the page is " + doc.scrollWidth + " px wide");
+    for (const figure of document.querySelectorAll("figure.ts-chart")) {
+      const title = figure.querySelector("figcaption")?.textContent ?? "a chart";
+      const holder = figure.querySelector(".ts-chart-plot");
+      const canvas = holder?.querySelector("canvas");
+      if (!holder || !canvas) continue;
+      const room = holder.getBoundingClientRect().width, used = canvas.getBoundingClientRect().width;
+      if (used > room + 0.01) faults.push(title + ": canvas " + used + " px in a " + room + " px box");
+      const ctx = canvas.getContext("2d");
+      for (const x of [0, canvas.width - 1]) {
+        const column = ctx.getImageData(x, 0, 1, canvas.height).data;
+        let ink = 0;
+        for (let i = 3; i < column.length; i += 4) if (column[i] > 0) ink++;
+        if (ink > 0) faults.push(title + ": ink in the " + (x === 0 ? "left" : "right") + " edge column (a clipped axis label)");
+      }
+    }
+    return faults;
+  })()`);
 }
 
 /** The gateway's Connect client for a control service, as a test outside the page would call it. */

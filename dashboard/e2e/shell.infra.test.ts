@@ -1,10 +1,21 @@
 // The dashboard's shell in real Chromium against a real mesh: served by the gateway, sign-in, roles.
 import { describe, expect, it } from "vitest";
-import { openDashboard, pageProblems, signIn, useDashboardMesh } from "./dashboard-harness.ts";
+import { launchBrowser, openDashboard, pageProblems, signIn, useDashboardMesh } from "./dashboard-harness.ts";
 
 const env = useDashboardMesh("dashboard_shell");
 
 describe("dashboard shell", () => {
+  it("without Chromium, the harness says in one line what is missing and how to install it", async () => {
+    const failure = await launchBrowser("/nonexistent/chromium").then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure?.message).toBe(
+      "/nonexistent/chromium is missing: the dashboard's browser tests drive Debian's Chromium through playwright-core; install it with `apt-get install -y chromium`",
+    );
+    expect(failure?.stack?.split("\n")).toHaveLength(1);
+  });
+
   it("the page, its assets and config.json are public while RPCs keep requiring a token", async () => {
     const page = await fetch(`${env.mesh.gatewayUrl}/dashboard/`);
     expect(page.status).toBe(200);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { alignedData, buildChartOptions, formatValue, latestValues, okabeIto, seriesColor, unitsOf, type ChartSeries } from "./chart-options.ts";
+import type uPlot from "uplot";
+import { alignedData, axisFont, buildChartOptions, formatValue, latestValues, okabeIto, seriesColor, unitsOf, yAxisSize, type ChartSeries } from "./chart-options.ts";
 
 const s = (label: string, unit: string, values: Array<number | null>, dashed = false): ChartSeries => ({ label, unit, values, dashed });
 
@@ -34,6 +35,33 @@ describe("chart options", () => {
     expect(unitsOf([s("a", "ms", []), s("b", "req/s", []), s("c", "%", [])])).toEqual(["ms", "req/s"]);
     const options = buildChartOptions({ width: 1, height: 1, series: [s("a", "ms", []), s("b", "req/s", []), s("c", "%", [])], textColor: "", gridColor: "" });
     expect(options.series[3]?.scale).toBe("ms");
+  });
+
+  it("sizes each y axis for its widest label as measured, with room for the tick", () => {
+    // 10 px a character: "200 ms" is 60 px, "1,250 req/s" 110 px.
+    const measure = (text: string) => 10 * text.length;
+    expect(yAxisSize(["0 ms", "100 ms", "200 ms"], measure)).toBe(10 + 5 + 60 + 6);
+    expect(yAxisSize(["0 req/s", "1,250 req/s"], measure)).toBe(10 + 5 + 110 + 6);
+    // Short labels keep a 4-character minimum, so the plot does not jump as values grow from 0 to 40.
+    expect(yAxisSize(["0", "5"], measure)).toBe(yAxisSize(["1000"], measure));
+    expect(yAxisSize([], measure)).toBe(10 + 5 + 40 + 6);
+
+    const measured: string[] = [];
+    const options = buildChartOptions({
+      width: 400,
+      height: 200,
+      series: [s("p99", "ms", [200]), s("rate", "%", [1])],
+      textColor: "#111",
+      gridColor: "#ccc",
+      measureText: (text) => (measured.push(text), 10 * text.length),
+    });
+    const [, left, right] = options.axes ?? [];
+    const size = (axis: uPlot.Axis | undefined, labels: string[]) => (typeof axis?.size === "function" ? axis.size({} as uPlot, labels, 1, 1) : undefined);
+    expect(size(left, ["0 ms", "200 ms"])).toBe(10 + 5 + 60 + 6);
+    expect(size(right, ["0 %", "1.0 %"])).toBe(10 + 5 + 50 + 6);
+    expect(measured).toContain("200 ms");
+    // Labels are measured in the font they are drawn in.
+    expect([left?.font, right?.font]).toEqual([axisFont, axisFont]);
   });
 
   it("aligns data as x then one array per series, and reads the latest non-null value of each", () => {

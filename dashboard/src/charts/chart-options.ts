@@ -41,17 +41,53 @@ export function alignedData(timestampsMs: readonly number[], series: readonly Ch
   return [Array.from(timestampsMs), ...series.map((s) => Array.from(s.values))] as uPlot.AlignedData;
 }
 
-/** uPlot options for a time chart in ms with up to two unit axes; `textColor` is the page's text colour. */
-export function buildChartOptions(input: { width: number; height: number; series: readonly ChartSeries[]; textColor: string; gridColor: string }): uPlot.Options {
+/** The font of the axes' tick labels (uPlot's default, named so that labels are measured in the font drawn). */
+export const axisFont = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif';
+
+/** Width in CSS pixels of `text` drawn in `axisFont`. */
+export type MeasureText = (text: string) => number;
+
+/** Without a canvas to measure on: a generous 8 px a character (digits are about 7 px at 12 px). */
+const estimateText: MeasureText = (text) => 8 * text.length;
+
+/** A y axis's tick length and the gap between tick and label, as uPlot draws them. */
+const tickSize = 10;
+const tickGap = 5;
+
+/**
+ * The width of a y axis that shows `labels` whole: tick, gap, the widest label and a few pixels of margin
+ * at the chart's edge. At least a 4-digit label's width, so the axis does not jitter between "0" and "40".
+ */
+export function yAxisSize(labels: readonly string[], measure: MeasureText = estimateText): number {
+  const widest = Math.max(measure("0000"), ...labels.map((l) => measure(l)));
+  return Math.ceil(tickSize + tickGap + widest + 6);
+}
+
+/**
+ * uPlot options for a time chart in ms with up to two unit axes; `textColor` is the page's text colour.
+ * `measureText` measures tick labels in `axisFont` (a canvas's measureText), so each y axis is as wide as
+ * its longest label in the font actually drawn.
+ */
+export function buildChartOptions(input: {
+  width: number;
+  height: number;
+  series: readonly ChartSeries[];
+  textColor: string;
+  gridColor: string;
+  measureText?: MeasureText;
+}): uPlot.Options {
   const units = unitsOf(input.series);
+  const measure = input.measureText ?? estimateText;
   const axis = (unit: string, side: 1 | 3): uPlot.Axis => ({
     scale: unit,
     side,
+    font: axisFont,
     stroke: input.textColor,
     grid: { show: side === 3, stroke: input.gridColor, width: 1 },
-    ticks: { stroke: input.gridColor, width: 1 },
-    // Wide enough for the longest label ("1,250 req/s"), at about 8 px a character with room for the ticks.
-    size: (_u, values) => 20 + 8 * Math.max(4, ...(values ?? []).map((v) => v.length)),
+    ticks: { stroke: input.gridColor, width: 1, size: tickSize },
+    gap: tickGap,
+    // uPlot asks again whenever the scale (and so the labels) changes.
+    size: (_u, values) => yAxisSize(values ?? [], measure),
     values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
   });
   return {
@@ -64,7 +100,7 @@ export function buildChartOptions(input: { width: number; height: number; series
     scales: { x: { time: true }, ...Object.fromEntries(units.map((u) => [u, { auto: true, range: (_u: uPlot, min: number | null, max: number | null) => [Math.min(0, min ?? 0), (max ?? 0) > 0 ? (max ?? 0) * 1.1 : 1] as uPlot.Range.MinMax }])) },
     axes: [
       // Ticks at least 70 px apart: whole seconds or minutes, not half seconds, on wide charts.
-      { stroke: input.textColor, space: 70, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
+      { font: axisFont, stroke: input.textColor, space: 70, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
       ...units.map((unit, i) => axis(unit, i === 0 ? 3 : 1)),
     ],
     series: [

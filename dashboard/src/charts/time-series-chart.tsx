@@ -3,14 +3,35 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./time-series-chart.css";
-import { alignedData, buildChartOptions, formatValue, latestValues, type ChartSeries } from "./chart-options.ts";
+import { alignedData, axisFont, buildChartOptions, formatValue, latestValues, type ChartSeries, type MeasureText } from "./chart-options.ts";
 
 export type { ChartSeries } from "./chart-options.ts";
 
-let drawable: boolean | undefined;
-function canDraw(): boolean {
-  drawable ??= typeof document !== "undefined" && document.createElement("canvas").getContext("2d") !== null;
-  return drawable;
+let measuring: CanvasRenderingContext2D | null | undefined;
+/** A 2D context to measure axis labels on; null without a canvas (a test DOM), where nothing is drawn. */
+function measuringContext(): CanvasRenderingContext2D | null {
+  measuring ??= typeof document === "undefined" ? null : document.createElement("canvas").getContext("2d");
+  return measuring;
+}
+
+/** Label widths in the axes' font as the page has it now (set each time: a web font may load meanwhile). */
+const measureText: MeasureText = (text) => {
+  const ctx = measuringContext();
+  if (!ctx) return 8 * text.length;
+  ctx.font = axisFont;
+  return ctx.measureText(text).width;
+};
+
+/**
+ * The width the plot may take: the holder's content box, rounded down. (`clientWidth` rounds to the
+ * nearest pixel, so a 336.8 px box gave a 337 px canvas whose last column the holder's overflow clipped.)
+ * 0 while the holder is not laid out (hidden).
+ */
+function plotWidth(el: HTMLElement): number {
+  const style = getComputedStyle(el);
+  const edges = ["paddingLeft", "paddingRight", "borderLeftWidth", "borderRightWidth"] as const;
+  const inner = el.getBoundingClientRect().width - edges.reduce((sum, key) => sum + (Number.parseFloat(style[key]) || 0), 0);
+  return Math.max(0, Math.floor(inner));
 }
 
 export interface TimeSeriesChartProps {
@@ -45,16 +66,18 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
   useEffect(() => {
     const el = holder.current;
     if (!el) return;
+    // No 2D canvas (a test DOM): the caption and the table still say everything.
+    if (!measuringContext()) return;
     const style = getComputedStyle(el);
     const options = buildChartOptions({
-      width: Math.max(el.clientWidth, 200),
+      // Not laid out yet: a placeholder width, corrected by the resize observer's first call.
+      width: plotWidth(el) || 300,
       height,
       series,
       textColor: style.color || "#1b1b1f",
       gridColor: style.getPropertyValue("--border").trim() || "#d6d6dc",
+      measureText,
     });
-    // No 2D canvas (a test DOM): the caption and the table still say everything.
-    if (!canDraw()) return;
     const u = new uPlot(options, alignedData(timestampsMs, series), el);
     plot.current = u;
     const onClick = () => {
@@ -62,9 +85,26 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       if (idx !== null && idx !== undefined) click.current?.(idx);
     };
     u.over.addEventListener("click", onClick);
-    const observer = typeof ResizeObserver === "undefined" ? undefined : new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    // Follow the holder's width (its first call comes right after layout, so the plot never keeps the width
+    // it was created at); the legend changing the height alone needs nothing.
+    const observer =
+      typeof ResizeObserver === "undefined"
+        ? undefined
+        : new ResizeObserver(() => {
+            const width = plotWidth(el);
+            if (width > 0 && width !== u.width) u.setSize({ width, height });
+          });
     observer?.observe(el);
+    // Labels were measured in whatever font was there; once fonts have loaded, measure the axes again.
+    let live = true;
+    const remeasure = () => {
+      if (live) u.redraw(false, true);
+    };
+    void document.fonts?.ready.then(remeasure);
+    document.fonts?.addEventListener("loadingdone", remeasure);
     return () => {
+      live = false;
+      document.fonts?.removeEventListener("loadingdone", remeasure);
       observer?.disconnect();
       u.over.removeEventListener("click", onClick);
       u.destroy();

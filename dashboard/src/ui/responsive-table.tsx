@@ -12,16 +12,16 @@ export const actionsColumn: Column = { label: <span class="visually-hidden">Acti
 
 /**
  * A table in a scrolling wrapper whose rows become labelled cards at phone width: give each cell a
- * `data-label` (its column's name) and each row's heading cell a `th scope="row"`. `data-*` props go to the
- * table, for tests to find it.
+ * `data-label` (its column's name) and each row's heading cell a `th scope="row"`. `class` and `data-*` props
+ * go to the table (for styles of its own, and for tests to find it).
  */
 export function ResponsiveTable(
-  props: { columns: readonly Column[]; caption?: ComponentChildren; children: ComponentChildren } & { [data: `data-${string}`]: string | boolean | undefined },
+  props: { columns: readonly Column[]; caption?: ComponentChildren; children: ComponentChildren; class?: string } & { [data: `data-${string}`]: string | boolean | undefined },
 ) {
-  const { columns, caption, children, ...data } = props;
+  const { columns, caption, children, class: className, ...data } = props;
   return (
     <div class="table-wrap">
-      <table class="responsive-table" {...data}>
+      <table class={className ? `responsive-table ${className}` : "responsive-table"} {...data}>
         {caption !== undefined && <caption>{caption}</caption>}
         <thead>
           <tr>

@@ -12,6 +12,7 @@ import { addTrafficPoints, emptyTrafficWindow, pointMs, servicesIn } from "../tr
 import { EmptyState } from "../ui/empty-state.tsx";
 import { ErrorState } from "../ui/error-state.tsx";
 import { formatPercent, formatRate } from "../ui/format.ts";
+import { ResponsiveTable } from "../ui/responsive-table.tsx";
 import { StreamStatusBadge } from "../ui/stream-status-badge.tsx";
 import type { ViewProps } from "../view-props.ts";
 import "../traffic/traffic-view.css";
@@ -80,50 +81,42 @@ function SplitBars(props: { rows: SplitRow[]; jaegerUrl: string | undefined; end
   const { rows, jaegerUrl, endMs } = props;
   if (rows.length === 0) return <p class="hint">No instance of this service took calls in the last {splitSpanMs / 1000} s.</p>;
   return (
-    <div class="table-wrap">
-      <table class="split-table">
-        <caption class="visually-hidden">Share of the calls each instance received over the last {splitSpanMs / 1000} seconds</caption>
-        <thead>
-          <tr>
-            <th scope="col">Instance</th>
-            <th scope="col">Share of calls</th>
-            <th scope="col">Calls/s</th>
-            <th scope="col">Success</th>
-            {jaegerUrl && <th scope="col">Traces</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row, i) => (
-            <tr key={row.instanceId} data-instance-id={row.instanceId}>
-              <th scope="row" class="mono">
-                {row.instanceId}
-              </th>
-              <td class="split-cell">
-                <span class="split-bar" aria-hidden="true">
-                  <span style={{ width: `${Math.round(row.share * 100)}%`, background: okabeIto[i % okabeIto.length] }} />
-                </span>
-                <span class="split-value">{formatPercent(row.share)}</span>
-              </td>
-              <td class="num" data-rps={row.rps}>
-                {row.rps.toFixed(1)}
-              </td>
-              <td class="num">{formatPercent(row.successRate)}</td>
-              {jaegerUrl && endMs !== undefined && (
-                <td>
-                  <a
-                    href={jaegerSearchUrl({ jaegerUrl, service: gatewayTraceService, startMs: endMs - splitSpanMs - 10_000, endMs, tags: { "mesh.instance.id": row.instanceId } })}
-                    target="_blank"
-                    rel="noopener noreferrer"
-                  >
-                    Jaeger<span class="visually-hidden"> traces of {row.instanceId}</span>
-                  </a>
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ResponsiveTable
+      class="split-table"
+      caption={<span class="visually-hidden">Share of the calls each instance received over the last {splitSpanMs / 1000} seconds</span>}
+      columns={[{ label: "Instance" }, { label: "Share of calls" }, { label: "Calls/s", numeric: true }, { label: "Success", numeric: true }, ...(jaegerUrl ? [{ label: "Traces" }] : [])]}
+    >
+      {rows.map((row, i) => (
+        <tr key={row.instanceId} data-instance-id={row.instanceId}>
+          <th scope="row" class="mono">
+            {row.instanceId}
+          </th>
+          <td class="split-cell" data-label="Share of calls">
+            <span class="split-bar" aria-hidden="true">
+              <span style={{ width: `${Math.round(row.share * 100)}%`, background: okabeIto[i % okabeIto.length] }} />
+            </span>
+            <span class="split-value">{formatPercent(row.share)}</span>
+          </td>
+          <td class="num" data-label="Calls/s" data-rps={row.rps}>
+            {row.rps.toFixed(1)}
+          </td>
+          <td class="num" data-label="Success">
+            {formatPercent(row.successRate)}
+          </td>
+          {jaegerUrl && endMs !== undefined && (
+            <td data-label="Traces">
+              <a
+                href={jaegerSearchUrl({ jaegerUrl, service: gatewayTraceService, startMs: endMs - splitSpanMs - 10_000, endMs, tags: { "mesh.instance.id": row.instanceId } })}
+                target="_blank"
+                rel="noopener noreferrer"
+              >
+                Jaeger<span class="visually-hidden"> traces of {row.instanceId}</span>
+              </a>
+            </td>
+          )}
+        </tr>
+      ))}
+    </ResponsiveTable>
   );
 }
 
