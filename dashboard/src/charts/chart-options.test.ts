@@ -29,6 +29,9 @@ describe("chart options", () => {
     // The first unit's axis on the left (side 3), the second on the right (side 1).
     expect(options.axes?.slice(1).map((a) => [a.scale, a.side])).toEqual([["ms", 3], ["req/s", 1]]);
     expect(seriesColor(okabeIto.length)).toBe(okabeIto[0]);
+    // Time ticks step by whole seconds at least, never ":50.999".
+    const incrs = options.axes?.[0]?.incrs;
+    expect(Array.isArray(incrs) && incrs.length > 0 && incrs.every((ms) => ms >= 1000 && ms % 1000 === 0)).toBe(true);
   });
 
   it("keeps at most two unit axes; a third unit draws on the first", () => {

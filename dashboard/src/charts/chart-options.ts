@@ -36,6 +36,12 @@ export function formatValue(value: number | null | undefined, unit: string): str
   return unit === "" ? text : unit === "%" ? `${text} %` : `${text} ${unit}`;
 }
 
+const second = 1000;
+const minute = 60 * second;
+const hour = 60 * minute;
+/** The x axis's tick steps: whole seconds, minutes, hours and days (never a fraction of a second). */
+export const timeIncrsMs = [second, 2 * second, 5 * second, 10 * second, 15 * second, 30 * second, minute, 2 * minute, 5 * minute, 10 * minute, 15 * minute, 30 * minute, hour, 2 * hour, 3 * hour, 6 * hour, 12 * hour, 24 * hour];
+
 /** uPlot's aligned data: x (ms) then one array per series. */
 export function alignedData(timestampsMs: readonly number[], series: readonly ChartSeries[]): uPlot.AlignedData {
   return [Array.from(timestampsMs), ...series.map((s) => Array.from(s.values))] as uPlot.AlignedData;
@@ -99,8 +105,8 @@ export function buildChartOptions(input: {
     // Rates and latencies start at zero, so a flat line does not look like a swing.
     scales: { x: { time: true }, ...Object.fromEntries(units.map((u) => [u, { auto: true, range: (_u: uPlot, min: number | null, max: number | null) => [Math.min(0, min ?? 0), (max ?? 0) > 0 ? (max ?? 0) * 1.1 : 1] as uPlot.Range.MinMax }])) },
     axes: [
-      // Ticks at least 70 px apart: whole seconds or minutes, not half seconds, on wide charts.
-      { font: axisFont, stroke: input.textColor, space: 70, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
+      // Ticks at least 70 px apart, at whole seconds or more: a 3 s run on a wide chart showed ":50.999".
+      { font: axisFont, stroke: input.textColor, space: 70, incrs: timeIncrsMs, grid: { stroke: input.gridColor, width: 1 }, ticks: { stroke: input.gridColor, width: 1 } },
       ...units.map((unit, i) => axis(unit, i === 0 ? 3 : 1)),
     ],
     series: [
