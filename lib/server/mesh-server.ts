@@ -92,7 +92,7 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
     inFlight++;
     res.once("close", () => inFlight--);
     try {
-      if (options.metrics && req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+      if (options.metrics && req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
         sendText(res, 200, options.metrics.contentType, await options.metrics.metrics());
         return;
       }

@@ -226,7 +226,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
           const layers: IPolicy = attemptShorter
             ? wrap(endpoint.policy, timeoutPolicyFor(settings, "attempt", attemptMs))
             : endpoint.policy;
-          judged = await context.with(spanContext, () =>
+          const execute = () =>
             layers.execute(async ({ signal: attemptSignal }) => {
               let outcome: AttemptOutcome<T | ConnectError>;
               try {
@@ -237,8 +237,10 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
               attemptTimedOut = (attemptSignal.aborted && !signal.aborted) || (outcome.code === Code.DeadlineExceeded && attemptShorter);
               // The breaker's result filter reads `failure`.
               return judge(outcome, attemptTimedOut, signal);
-            }, signal),
-          );
+            }, signal);
+          // Without an SDK the attempt's span is a non-recording copy of the caller's context, which is active
+          // already: entering it again would only cost an AsyncLocalStorage frame per call.
+          judged = span.isRecording() ? await context.with(spanContext, execute) : await execute();
         } catch (err) {
           const outcome = thrownOutcome(err);
           judged = { code: outcome.code, failure: false, outcome };

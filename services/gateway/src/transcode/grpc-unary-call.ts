@@ -218,23 +218,27 @@ function settle<I extends DescMessage, O extends DescMessage>(
   const statusFrom = trailers?.["grpc-status"] !== undefined ? trailers : headers;
   const grpcStatus = statusFrom["grpc-status"];
   if (grpcStatus === undefined) return [new ConnectError("the upstream ended the call without a gRPC status", Code.Internal, header)];
-  const metadata = new Headers(header);
-  trailer.forEach((value, name) => metadata.append(name, value));
+  // Errors carry headers and trailers together; a successful call keeps them apart and never needs this.
+  const metadata = () => {
+    const merged = new Headers(header);
+    trailer.forEach((value, name) => merged.append(name, value));
+    return merged;
+  };
   if (Number(grpcStatus) !== 0) {
-    return [statusError(Number(grpcStatus), statusFrom["grpc-message"] as string | undefined, metadata, statusFrom["grpc-status-details-bin"] as string | undefined)];
+    return [statusError(Number(grpcStatus), statusFrom["grpc-message"] as string | undefined, metadata(), statusFrom["grpc-status-details-bin"] as string | undefined)];
   }
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  if (body.length < 5) return [new ConnectError("the upstream sent no response message", Code.Internal, metadata)];
+  if (body.length < 5) return [new ConnectError("the upstream sent no response message", Code.Internal, metadata())];
   const flags = body.readUInt8(0);
   const length = body.readUInt32BE(1);
   if (flags !== 0 || body.length !== 5 + length) {
-    return [new ConnectError("the upstream sent a compressed or malformed response message", Code.Internal, metadata)];
+    return [new ConnectError("the upstream sent a compressed or malformed response message", Code.Internal, metadata())];
   }
   let message: MessageShape<O>;
   try {
     message = fromBinary(method.output, body.subarray(5));
   } catch (err) {
-    return [new ConnectError("the upstream's response message does not decode", Code.Internal, metadata, undefined, err)];
+    return [new ConnectError("the upstream's response message does not decode", Code.Internal, metadata(), undefined, err)];
   }
   return [undefined, { stream: false, service: method.parent, method, header, message, trailer }];
 }
