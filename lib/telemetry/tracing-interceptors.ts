@@ -10,7 +10,7 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from "@opentelemetry/api";
-import { withRequestId } from "./request-context.ts";
+import { setRequestId } from "./request-context.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (carrier) => [...carrier.keys()],
@@ -87,20 +87,18 @@ export function createServerTracingInterceptor(): Interceptor {
       },
       parent,
     );
-    // The span's context first, then the request id on top of it: both must be active in the handler.
-    return context.with(trace.setSpan(parent, span), () =>
-      withRequestId(requestId, async () => {
-        try {
-          const res = await next(req);
-          res.header.set("x-request-id", requestId);
-          return finish(span, res);
-        } catch (err) {
-          endSpan(span, err);
-          if (err instanceof ConnectError) err.metadata.set("x-request-id", requestId);
-          throw err;
-        }
-      }),
-    );
+    // The span and the request id are both active in the handler, entered in one step.
+    return context.with(setRequestId(trace.setSpan(parent, span), requestId), async () => {
+      try {
+        const res = await next(req);
+        res.header.set("x-request-id", requestId);
+        return finish(span, res);
+      } catch (err) {
+        endSpan(span, err);
+        if (err instanceof ConnectError) err.metadata.set("x-request-id", requestId);
+        throw err;
+      }
+    });
   };
 }
 
