@@ -339,8 +339,8 @@ try {
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const markdown = `## Data service
 
-\`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it, with the telemetry
-preload) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} and a private
+\`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it: the telemetry
+preload and lib/server/service-node-flags.ts, \`${serviceNodeFlags.filter((f) => f.startsWith("--max")).join(" ")}\` and the compile cache) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} and a private
 ${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. Fixed rates
 are an open loop: each request is measured from the moment it was due. Cache misses read a different, never-read
 item each time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
