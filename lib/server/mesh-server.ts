@@ -88,9 +88,11 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
   let inFlight = 0;
   let closing = false;
 
+  const callClosed = () => inFlight--;
+
   async function handle(req: HttpRequest, res: HttpResponse): Promise<void> {
     inFlight++;
-    res.once("close", () => inFlight--);
+    res.once("close", callClosed);
     try {
       if (options.metrics && req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
         sendText(res, 200, options.metrics.contentType, await options.metrics.metrics());

@@ -54,7 +54,8 @@ export function createResilientTransports(options: ResilientTransportOptions): (
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const headers = new Headers(header);
+      // Each attempt copies these (attemptHeaders), so the caller's Headers need no copy of their own here.
+      const headers = header instanceof Headers ? header : new Headers(header);
       const outcome = await runner.run<UnaryResponse<I, O>>(
         {
           pool,
