@@ -10,7 +10,7 @@
 // throughput, p50, p99) in interleaved rounds; then an open loop at a fixed rate below both saturation points
 // (latency from when each request was due). Writes bench/results/mesh-vs-seed.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -107,6 +107,27 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
+/** A process and its children (nginx's master and its worker), from /proc. */
+function withChildren(pid: number): number[] {
+  const children = readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ")[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [pid, ...children];
+}
+
+/** User + system CPU time of a process so far, in ms (clock ticks of 10 ms), from /proc. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function main(): Promise<void> {
   const nginx = findExecutable(["nginx"], `${process.env.PATH ?? ""}:/usr/sbin:/sbin`);
   if (!nginx) {
@@ -123,11 +144,13 @@ async function main(): Promise<void> {
   try {
     // The mesh.
     const control = await startService({ name: "control", env: { INSTANCE_ID: "control-bench", DATABASE_URL: infra.databaseUrl, LOG_LEVEL: "warn" } });
+    const backendPids: number[] = [];
     for (const id of ["backend-1", "backend-2"]) {
-      await startService({
+      const backend = await startService({
         name: "backend",
         env: { INSTANCE_ID: id, DATABASE_URL: infra.databaseUrl, REDIS_URL: infra.redisUrl, CONTROL_URL: control.url, LOG_LEVEL: "warn" },
       }, 60_000);
+      backendPids.push(backend.pid);
     }
     await createClient(PolicyService, createGrpcTransport({ baseUrl: control.url })).setPolicy({
       policy: create(ServicePolicySchema, { service: "backend", loadBalancing: LoadBalancing.LEAST_REQUEST }),
@@ -150,6 +173,7 @@ async function main(): Promise<void> {
     redis.disconnect();
     const expressPorts = [await getFreePort(), await getFreePort()];
     for (const port of expressPorts) children.push(node([join(root, "bench/seed/express-item-server.ts"), String(port), infra.redisUrl, "seed:item:"]));
+    const expressPids = children.map((c) => c.pid!);
     const nginxPort = await getFreePort();
     writeFileSync(
       join(dir, "nginx.conf"),
@@ -185,11 +209,25 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
       ["mesh: REST via gateway → 2 backends (least-request)", () => get(agent, gateway.port, path)],
       ["seed: nginx least_conn → 2 Express", () => get(agent, nginxPort, path)],
     ];
+    // CPU per request of each stack's own processes (not Valkey, not the load generator), over the closed-loop
+    // rounds: it depends much less than throughput and latency on what else the machine runs.
+    const parts: Record<string, Array<[string, number[]]>> = {
+      [cases[0]![0]]: [["gateway", [gateway.pid]], ["backends", backendPids]],
+      [cases[1]![0]]: [["nginx", withChildren(nginxProcess.pid!)], ["Express", expressPids]],
+    };
+    const cpuSpent = new Map<string, number[]>();
+    const answered = new Map<string, number>();
+    const cpuNow = (name: string) => parts[name]!.map(([, pids]) => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0));
     for (const [, call] of cases) await closedLoop(call, quick ? 0.5 : 3);
     const results = new Map<string, Array<Awaited<ReturnType<typeof closedLoop>>>>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, call] of cases) {
+        const before = cpuNow(name);
         const result = await closedLoop(call, seconds);
+        const after = cpuNow(name);
+        const spent = cpuSpent.get(name) ?? after.map(() => 0);
+        cpuSpent.set(name, spent.map((ms, i) => ms + after[i]! - before[i]!));
+        answered.set(name, (answered.get(name) ?? 0) + result.throughput * seconds);
         results.set(name, [...(results.get(name) ?? []), result]);
         console.log(`round ${round + 1}, ${name}: ${result.throughput.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms`);
       }
@@ -203,6 +241,12 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     }
     const [mesh, seed] = rows as [(typeof rows)[0], (typeof rows)[0]];
     const ratio = mesh.median.throughput / seed.median.throughput;
+    const cpuPerRequest = (name: string) => cpuSpent.get(name)!.map((ms) => (ms * 1000) / answered.get(name)!);
+    const cpuLine = (name: string) => {
+      const each = cpuPerRequest(name);
+      return `${each.reduce((a, b) => a + b, 0).toFixed(0)} µs (${parts[name]!.map(([part], i) => `${part} ${each[i]!.toFixed(0)}`).join(", ")})`;
+    };
+    const cpuTotal = (name: string) => cpuPerRequest(name).reduce((a, b) => a + b, 0);
     const loadAfter = loadavg()[0]!;
     const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
     const markdown = `## Mesh against the seed stack
@@ -221,6 +265,9 @@ ${rows.map((r) => `| ${r.name} | ${r.median.throughput.toFixed(0)} | ${fixed(r.m
 
 - Throughput of the mesh against the seed stack: ${(ratio * 100).toFixed(0)} % (target ≥ 100 %: ${ratio >= 1 ? "met" : "**missed**"}).
 - p99 with ${callers} callers: mesh ${fixed(mesh.median.p99)} ms, seed ${fixed(seed.median.p99)} ms (target: no worse: ${mesh.median.p99 <= seed.median.p99 ? "met" : "**missed**"}); at ${rate} req/s: mesh ${fixed(mesh.open.p99)} ms, seed ${fixed(seed.open.p99)} ms (${mesh.open.p99 <= seed.open.p99 ? "met" : "**missed**"}).
+- CPU per request of each stack's own processes (from /proc, over the closed-loop rounds; Valkey and the load
+  generator not counted; other load on the machine moves it much less than throughput): mesh ${cpuLine(mesh.name)}, seed ${cpuLine(seed.name)}. On CPUs that these processes
+  alone keep busy, throughput goes as its inverse: the mesh would reach ${((cpuTotal(seed.name) / cpuTotal(mesh.name)) * 100).toFixed(0)} % of the seed stack.
 - The mesh path has two Node.js hops (gateway, backend with its interceptors: tracing, metrics, faults, cache), the seed
   stack one (nginx is C); all processes share the machine's ${cpus().length} CPUs with the load generator.
 
