@@ -12,6 +12,8 @@ const seen: string[] = [];
 const impl: Partial<ServiceImpl<typeof DataService>> = {
   async getItem(req, ctx) {
     if (req.id === "missing") throw new ConnectError("item missing was not found", Code.NotFound, { "x-detail": "yes" });
+    // Web Headers accept a control character that Node's HTTP/1.1 server refuses to write.
+    if (req.id === "bad-header") ctx.responseHeader.set("x-bad", "a\u0001b");
     if (req.id === "hang") {
       await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error)));
     }
@@ -30,7 +32,8 @@ const methods = new Map<string, UnarySpec>();
 for (const spec of Object.values(createServiceImplSpec(DataService, impl).methods)) {
   if (spec.kind === "unary") methods.set(`/${DataService.typeName}/${spec.method.name}`, spec as UnarySpec);
 }
-const fastPath = createConnectUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024 });
+const writeErrors: unknown[] = [];
+const fastPath = createConnectUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024, onError: (err) => writeErrors.push(err) });
 let declined = 0;
 const server = http.createServer((req, res) => {
   if (fastPath(req, res)) return;
@@ -88,6 +91,13 @@ describe("the Connect unary fast path's bad input", () => {
     expect(await post(new Uint8Array([0xff, 0xff, 0xff]), "application/proto")).toMatchObject({ status: 400, body: { code: "invalid_argument" } });
     expect(await post("{not json", "application/json")).toMatchObject({ status: 400, body: { code: "invalid_argument" } });
     expect(await post(JSON.stringify({ id: "x".repeat(2000) }), "application/json")).toMatchObject({ status: 429, body: { code: "resource_exhausted" } });
+  });
+
+  it("reports a response it cannot write, fails that call alone and keeps serving", async () => {
+    const client = createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+    await expect(client.getItem({ id: "bad-header" })).rejects.toThrow();
+    expect(writeErrors).toHaveLength(1);
+    expect((await client.getItem({ id: "after" })).item?.id).toBe("after");
   });
 
   it("leaves compressed requests to connect-es", async () => {

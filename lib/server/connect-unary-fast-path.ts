@@ -18,6 +18,8 @@ export interface ConnectUnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** Largest request message accepted, in bytes. */
   readMaxBytes: number;
+  /** Told of a response that could not be written (the stream is then destroyed). */
+  onError?: (err: unknown) => void;
 }
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -62,7 +64,10 @@ export function createConnectUnaryFastPath(options: ConnectUnaryFastPathOptions)
     if (version !== undefined && version !== "1") return false;
     const spec = methods.get(req.url ?? "");
     if (spec === undefined) return false;
-    void serve(spec, serializationOf(spec), type.binary, req, res);
+    serve(spec, serializationOf(spec), type.binary, req, res).catch((err: unknown) => {
+      res.destroy();
+      options.onError?.(err);
+    });
     return true;
   };
 

@@ -15,6 +15,8 @@ export interface GrpcUnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** Largest request message accepted, in bytes. */
   readMaxBytes: number;
+  /** Told of a response that could not be written (the stream is then destroyed). */
+  onError?: (err: unknown) => void;
 }
 
 /** Returns true when it took the request; false leaves it untouched for connect-es. */
@@ -47,7 +49,10 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
     if (encoding !== undefined && encoding !== "identity") return false;
     const spec = methods.get(req.url);
     if (spec === undefined) return false;
-    void serve(spec, req, res);
+    serve(spec, req, res).catch((err: unknown) => {
+      res.destroy();
+      options.onError?.(err);
+    });
     return true;
   };
 

@@ -82,7 +82,12 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
     readMaxBytes,
     fallback: notFound,
   });
-  const fastPathOptions = { methods: unaryMethods, interceptors: options.interceptors ?? [], readMaxBytes };
+  const fastPathOptions = {
+    methods: unaryMethods,
+    interceptors: options.interceptors ?? [],
+    readMaxBytes,
+    onError: (err: unknown) => logger.error({ err }, "rpc response could not be written"),
+  };
   const grpcUnary = createGrpcUnaryFastPath(fastPathOptions);
   const connectUnary = createConnectUnaryFastPath(fastPathOptions);
   let inFlight = 0;
