@@ -36,7 +36,9 @@ export function createUpstreamTransport(upstream: Upstream, protocol: UpstreamPr
   }
   const grpc = createGrpcTransport({ baseUrl: upstream.url, sessionManager });
   return {
-    unary: (method, signal, timeoutMs, header, input) => grpcUnaryCall(upstream, method, signal, timeoutMs, new Headers(header), input),
+    // grpcUnaryCall only reads the headers: Headers made for this attempt need no copy.
+    unary: (method, signal, timeoutMs, header, input) =>
+      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input),
     stream: (method, signal, timeoutMs, header, input, contextValues) => grpc.stream(method, signal, timeoutMs, header, input, contextValues),
   };
 }
