@@ -5,7 +5,7 @@
 // and on a cache miss, ListItems (cached and not) and CreateItem, at fixed request rates (open loop: latency
 // counts from the moment each request was due, so a stall is not hidden). The cache-hit figure is set against a
 // plain ioredis GET run the same way in this process. Each phase also reports the backend's CPU time per
-// request (from /proc), which, unlike latency, does not depend on what else the machine runs. Loopback only,
+// request (from /proc), which depends much less than latency on what else the machine runs. Loopback only,
 // bounded in time and count. Prints a markdown table and writes it to bench/results/data-service.md.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
@@ -363,8 +363,8 @@ ${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary mes
 are an open loop: each request is measured from the moment it was due. Cache misses read a different, never-read
 item each time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
 backend answers quickly again. "Backend CPU per request" is the backend process's user + system time divided by
-the requests it answered, and "Client CPU" the same for this process (the load generator and the clients); unlike
-latency they do not depend on what else runs on the machine. A client CPU near 1000 / rate ms means the client,
+the requests it answered, and "Client CPU" the same for this process (the load generator and the clients); they
+depend much less than latency on what else runs on the machine (runs on this VM still differ by up to a third). A client CPU near 1000 / rate ms means the client,
 not the backend, was the limit.
 
 ${table.join("\n")}

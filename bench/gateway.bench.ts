@@ -311,7 +311,7 @@ separate process answering GetItem from a fixed in-memory item (a cache hit with
 data service was not in the tree yet, and this isolates what the gateway adds). Three processes (client, gateway,
 upstream) share the machine's CPUs; the direct rows use two. Loopback only. Every path is warmed up first. Closed
 loop: ${run.callers} callers, ${run.rounds} interleaved round(s) of ${run.seconds} s per path, the median round shown; CPU per request
-(from /proc, averaged over the rounds) does not depend on what else runs on the machine. Open loop: ${run.rate} req/s for ${run.seconds} s, each request timed from when it was due.
+(from /proc, averaged over the rounds) depends less on what else runs on the machine than latency does, but not at all is too strong: a busy machine adds cache misses and context switches, and runs on this VM differ by up to a third. Open loop: ${run.rate} req/s for ${run.seconds} s, each request timed from when it was due.
 
 | Path | Throughput, ${run.callers} callers (req/s) | p50 (ms) | p99 (ms) | p50 at ${run.rate} req/s (ms) | p99 at ${run.rate} req/s (ms) | CPU per request: client / gateway / upstream (µs) | Errors |
 |---|---:|---:|---:|---:|---:|---:|---:|
@@ -319,10 +319,10 @@ ${rows.join("\n")}
 
 - Throughput of REST through the gateway against direct Connect: ${pct(rest.closedThroughput, connect.closedThroughput)} (HTTP/1.1), ${pct(rest2.closedThroughput, connect.closedThroughput)} (REST over HTTP/2); target ≥ 70 %: ${verdict(rest.closedThroughput / connect.closedThroughput)}.
 - Against direct gRPC: ${pct(rest.closedThroughput, grpc.closedThroughput)} (HTTP/1.1), ${pct(rest2.closedThroughput, grpc.closedThroughput)} (HTTP/2); target ≥ 70 %: ${verdict(rest.closedThroughput / grpc.closedThroughput)}.
-- CPU per request, all processes (immune to other load on the machine): REST via the gateway ${us(cpuOf(rest))} µs (the gateway's share ${us(rest.cpu.gateway)} µs), direct Connect ${us(cpuOf(connect))} µs, direct gRPC ${us(cpuOf(grpc))} µs. On CPUs kept busy by these processes alone, throughput goes as the inverse: ${pct(cpuOf(connect), cpuOf(rest))} of direct Connect, ${pct(cpuOf(grpc), cpuOf(rest))} of direct gRPC. The client's share differs by path: the REST rows use Node's plain HTTP clients, the direct rows connect-es clients, which cost more per call.
+- CPU per request, all processes (steadier than latency under other load, not immune to it): REST via the gateway ${us(cpuOf(rest))} µs (the gateway's share ${us(rest.cpu.gateway)} µs), direct Connect ${us(cpuOf(connect))} µs, direct gRPC ${us(cpuOf(grpc))} µs. On CPUs kept busy by these processes alone, throughput goes as the inverse: ${pct(cpuOf(connect), cpuOf(rest))} of direct Connect, ${pct(cpuOf(grpc), cpuOf(rest))} of direct gRPC. The client's share differs by path: the REST rows use Node's plain HTTP clients, the direct rows connect-es clients, which cost more per call.
 - Latency the gateway adds at ${run.rate} req/s (REST HTTP/1.1 minus direct Connect): p50 ${f(rest.openP50 - connect.openP50)} ms, p99 ${f(rest.openP99 - connect.openP99)} ms; minus direct gRPC: p50 ${f(rest.openP50 - grpc.openP50)} ms, p99 ${f(rest.openP99 - grpc.openP99)} ms.
 
-Load average (1 min) when the run started and ended: ${run.load[0].toFixed(2)}, ${run.load[1].toFixed(2)}${run.load[0] > availableParallelism() / 2 || run.load[1] > availableParallelism() / 2 ? " — the machine was busy with other work: throughput and latency columns are noisy, the CPU figures are not" : ""}.
+Load average (1 min) when the run started and ended: ${run.load[0].toFixed(2)}, ${run.load[1].toFixed(2)}${run.load[0] > availableParallelism() / 2 || run.load[1] > availableParallelism() / 2 ? " — the machine was busy with other work: throughput and latency columns are noisy, the CPU figures less so" : ""}.
 
 Machine: ${availableParallelism()} CPUs (nproc; ${cpu}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Node.js ${process.version}, ${new Date().toISOString().slice(0, 10)}.
 `;

@@ -4,8 +4,8 @@
 // tracing off (no OTLP endpoint), sampling ratio 1.0 and ratio 0.1, both exporting OTLP/HTTP protobuf to a sink
 // in this process that accepts and discards. Each configuration serves the same closed loop of cached GetItem
 // calls over gRPC (32 callers); rounds are interleaved so drift in the machine's load hits every configuration
-// alike. Reports throughput and the backend's CPU time per request (from /proc, which does not depend on other
-// load), and the loss against tracing off. Targets (issue 8): at most 15 % loss at 1.0 and 5 % at 0.1.
+// alike. Reports throughput and the backend's CPU time per request (from /proc, which depends much less than
+// throughput on other load), and the loss against tracing off. Targets (issue 8): at most 15 % loss at 1.0 and 5 % at 0.1.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
