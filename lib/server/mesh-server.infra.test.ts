@@ -13,7 +13,8 @@ import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
 import { InfraError } from "../infra/infra-error.ts";
 import { createLogger } from "../logging/create-logger.ts";
 import { createRpcMetrics } from "../metrics/rpc-metrics.ts";
-import { createMeshServer, type HttpRequest, type MeshServer } from "./mesh-server.ts";
+import type { HttpRequest } from "./http-exchange.ts";
+import { createMeshServer, type MeshServer } from "./mesh-server.ts";
 
 const logger = createLogger({ service: "mesh-server-test", instance: "test", level: "silent" });
 const connections: Http2SessionManager[] = [];

@@ -12,6 +12,7 @@ import { createConnectUnaryFastPath } from "./connect-unary-fast-path.ts";
 import { createGrpcUnaryFastPath, type UnarySpec } from "./grpc-unary-fast-path.ts";
 import { parseErrorsAsInvalidArgument } from "./parse-errors-as-invalid-argument.ts";
 import { writeRpcError } from "./rpc-error-response.ts";
+import type { HttpRequest, HttpResponse } from "./http-exchange.ts";
 
 export interface MeshServerOptions {
   /** Registers the RPC services. */
@@ -34,9 +35,6 @@ export interface MeshServerOptions {
   httpHandlers?: ReadonlyArray<(req: HttpRequest, res: HttpResponse) => boolean | Promise<boolean>>;
 }
 
-export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
-/** The response type connect-node handlers take: HTTP/1.1 or HTTP/2. */
-export type HttpResponse = Parameters<ReturnType<typeof connectNodeAdapter>>[1];
 
 export interface MeshServer {
   /** Starts listening; resolves with the bound port. */

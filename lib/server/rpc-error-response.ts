@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { httpStatusOf } from "../errors/http-status.ts";
-import type { HttpRequest, HttpResponse } from "./mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "./http-exchange.ts";
 
 function codeName(code: Code): string {
   return Code[code]!.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));

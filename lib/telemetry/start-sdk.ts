@@ -7,7 +7,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
-import type { Telemetry, TelemetryOptions } from "./start-telemetry.ts";
+import type { Telemetry, TelemetryOptions } from "./telemetry.ts";
 
 /**
  * Starts the OpenTelemetry SDK: parent-based ratio sampling, OTLP/HTTP

@@ -1,28 +1,9 @@
 import { context, propagation } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { Telemetry, TelemetryOptions } from "./telemetry.ts";
 
-export interface TelemetryOptions {
-  /** service.name, such as "backend". */
-  serviceName: string;
-  /** service.instance.id, such as "backend-1". */
-  instanceId: string;
-  /** service.version. */
-  version: string;
-  /** OTLP/HTTP base URL, such as http://127.0.0.1:4318. Without it spans are made and propagated, not exported. */
-  endpoint?: string | undefined;
-  /** Share of new traces sampled; children follow their parent's decision. */
-  ratio: number;
-  /** OTLP/HTTP encoding. @default "http/protobuf" */
-  protocol?: "http/protobuf" | "http/json";
-  /** Delay between two exports. @default 5000 */
-  exportDelayMs?: number;
-}
-
-export interface Telemetry {
-  /** Flushes pending spans and stops the SDK. */
-  shutdown(): Promise<void>;
-}
+export type { Telemetry, TelemetryOptions } from "./telemetry.ts";
 
 /**
  * Starts the OpenTelemetry SDK when there is somewhere to export to (see start-sdk.ts), else only context

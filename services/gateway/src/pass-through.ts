@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { propagation, type TextMapSetter } from "@opentelemetry/api";
 import { toConnectError } from "../../../lib/errors/connect-errors.ts";
 import type { Logger } from "../../../lib/logging/create-logger.ts";
-import type { HttpRequest, HttpResponse } from "../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../lib/server/http-exchange.ts";
 import { writeRpcError } from "./edge/rpc-error.ts";
 import { inRpcSpan } from "./pass-through/rpc-span.ts";
 import { protocolOf, type RpcProtocol } from "./pass-through/rpc-protocol.ts";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 
 /** Where `npm run build:dashboard` writes the dashboard. */
 export const defaultDashboardDir = fileURLToPath(new URL("../../../../dashboard/dist", import.meta.url));

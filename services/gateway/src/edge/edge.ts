@@ -5,7 +5,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema, file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
-import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import type { RateLimiter } from "../rate-limit/rate-limiter.ts";
 import type { GatewayMetrics } from "../resilience/gateway-metrics.ts";
 import { requestIdOf } from "../transcode/headers.ts";

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import { httpStatusOf } from "../../../../lib/errors/http-status.ts";
 import { codeLabel } from "../resilience/gateway-metrics.ts";
 

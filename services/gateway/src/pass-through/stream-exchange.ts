@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import { markNotReached, type AttemptOutcome } from "../resilience/attempt-outcome.ts";
 import type { Upstream } from "../upstream.ts";
 import { responseCode, type RpcProtocol } from "./rpc-protocol.ts";

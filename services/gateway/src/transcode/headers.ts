@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { HttpRequest } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest } from "../../../../lib/server/http-exchange.ts";
 
 /** Connection-level headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2): never forwarded in either direction. */
 const hopByHop = new Set([

@@ -3,7 +3,7 @@ import type { Transport } from "@connectrpc/connect";
 import { file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
 import type { GatewayConfig } from "../config.ts";
-import type { HttpRequest } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest } from "../../../../lib/server/http-exchange.ts";
 import { createCommentIndex } from "./comments.ts";
 import { createOpenApiDocument } from "./openapi.ts";
 import { createRouteTable } from "./route-table.ts";

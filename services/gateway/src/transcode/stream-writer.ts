@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Message } from "@bufbuild/protobuf";
 import type { StreamResponse } from "@connectrpc/connect";
 import { toConnectError } from "../../../../lib/errors/connect-errors.ts";
-import type { HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import { metadataHeaders } from "./headers.ts";
 import { encodeResponse, type JsonWriteSettings } from "./response-body.ts";
 import { isFinished, writeHead } from "./rest-response.ts";

@@ -5,7 +5,7 @@ import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { invalidArgument, toConnectError } from "../../../../lib/errors/connect-errors.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
-import type { HttpRequest, HttpResponse } from "../../../../lib/server/mesh-server.ts";
+import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import { withRequestId } from "../../../../lib/telemetry/request-context.ts";
 import { requestedTimeoutMs, upstreamTimeoutMs, type DeadlinePolicy } from "./deadline.ts";
 import { metadataHeaders, requestIdOf, upstreamHeaders } from "./headers.ts";
