@@ -7,17 +7,18 @@
 // plain ioredis GET run the same way in this process. Each phase also reports the backend's CPU time per
 // request (from /proc), which depends much less than latency on what else the machine runs. Loopback only,
 // bounded in time and count. Prints a markdown table and writes it to bench/results/data-service.md.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { DataService } from "../gen/mesh/data/v1/data_pb.ts";
+import { DataService, GetItemRequestSchema, GetItemResponseSchema } from "../gen/mesh/data/v1/data_pb.ts";
 import { createPool } from "../lib/db/create-pool.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
@@ -53,6 +54,16 @@ interface PhaseResult {
 }
 
 const results: PhaseResult[] = [];
+
+/** h2load (nghttp2's HTTP/2 load generator, a C program: no GC pauses of its own) when it is on PATH. */
+const h2load = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, "h2load")).find((file) => spawnSync(file, ["--version"]).status === 0);
+/** What the h2load rows found beyond the table: how far its sends lagged an even schedule, p99 counted from then. */
+interface H2loadExtra {
+  sendLagMaxMs: number;
+  p99FromDueMs: number;
+  allCached: boolean;
+}
+let h2loadExtra: H2loadExtra | undefined;
 
 // The load generator's own GC pauses delay every request in flight, and so show in its latency figures: each
 // fixed-rate phase reports the longest one, so that a p99 near it is read as the client's, not the backend's.
@@ -181,6 +192,92 @@ async function closedLoop(concurrency: number, seconds: number, send: (i: number
   return count / ((performance.now() - start) / 1000);
 }
 
+/** Sums `name{...labels} value` series of a Prometheus text exposition whose labels contain every one of `having`. */
+function metricSum(text: string, name: string, having: string[]): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) || !having.every((h) => line.includes(h))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+/**
+ * Cache-hit GetItem over gRPC with h2load as the load generator: `total` requests on one HTTP/2 connection (as
+ * the Node client uses), `rate` a second, up to 256 streams in flight so that a send never waits for a free one.
+ * h2load's --rps sends on a timer and times each request from the moment it submits it to the end of its
+ * response (--log-file: start, HTTP status, microseconds), so a late send is not counted in its latency; the
+ * send lag behind an even schedule and the p99 counted from the due time are therefore computed here too. gRPC
+ * reports errors in trailers, which h2load does not record: every call's code is checked in the backend's own
+ * metrics instead (as many `GetItem` calls with code ok as requests sent, nothing else), and that every answer
+ * was the cached item by the body bytes h2load received (`total` × the size of one cache-hit response).
+ */
+async function h2loadGetItem(binary: string, baseUrl: string, dir: string, id: string, cachedResponseBytes: number, rate: number, total: number) {
+  const message = toBinary(GetItemRequestSchema, create(GetItemRequestSchema, { id }));
+  // The gRPC envelope: an uncompressed flag byte, the message length (big-endian uint32), the message.
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  const bodyFile = join(dir, "getitem.grpc");
+  const logFile = join(dir, `h2load-${Date.now()}.tsv`);
+  writeFileSync(bodyFile, body);
+  const metricsBefore = await (await fetch(`${baseUrl}/metrics`)).text();
+  const args = ["-n", String(total), "-c", "1", "-m", "256", "--rps", String(rate), `--log-file=${logFile}`, "-d", bodyFile,
+    "-H", "content-type: application/grpc", "-H", "te: trailers", `${baseUrl}/mesh.data.v1.DataService/GetItem`];
+  // `times` (POSIX) prints the shell's and then its children's user and system time: h2load's CPU.
+  const run = spawn("sh", ["-c", '"$@"; s=$?; times; exit $s', "sh", binary, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  run.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((r) => run.once("exit", r));
+  if (code !== 0) throw new Error(`h2load exited with code ${code}`);
+  const clock = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(out.trim());
+  const clientCpuTotalMs = clock ? (Number(clock[1]) * 60 + Number(clock[2]) + Number(clock[3]) * 60 + Number(clock[4])) * 1000 : NaN;
+  const metricsAfter = await (await fetch(`${baseUrl}/metrics`)).text();
+
+  const rows = readFileSync(logFile, "utf8").trim().split("\n").map((line) => line.split("\t").map(Number));
+  const okRows = rows.filter((r) => r[1] === 200);
+  const getItem = ['rpc_service="mesh.data.v1.DataService"', 'rpc_method="GetItem"'];
+  const okCalls = metricSum(metricsAfter, "rpc_server_requests_total", [...getItem, 'code="ok"']) - metricSum(metricsBefore, "rpc_server_requests_total", [...getItem, 'code="ok"']);
+  const allCalls = metricSum(metricsAfter, "rpc_server_requests_total", getItem) - metricSum(metricsBefore, "rpc_server_requests_total", getItem);
+  // "traffic: … (N) data": the response bodies' bytes. A miss answers without `cached: true`, 2 bytes shorter.
+  const dataBytes = Number(/\((\d+)\) data/.exec(out)?.[1] ?? NaN);
+  const allCached = dataBytes === total * cachedResponseBytes;
+  if (rows.length !== total || okRows.length !== total || okCalls !== total || allCalls !== total || !allCached) {
+    console.error(
+      `  h2load: ${rows.length} logged, ${okRows.length} with HTTP 200, ${dataBytes} body bytes (expected ${total * cachedResponseBytes}); ` +
+        `backend: ${allCalls} GetItem calls, ${okCalls} ok (expected ${total})`,
+    );
+  }
+  // In the order sent (h2load sends in schedule order): the i-th request was due at first + i × interval.
+  const bySend = rows.map((r) => ({ startMs: r[0]! / 1000, endMs: r[0]! / 1000 + r[2]! / 1000 })).sort((x, y) => x.startMs - y.startMs);
+  const first = bySend[0]?.startMs ?? 0;
+  const interval = 1000 / rate;
+  let sendLagMaxMs = 0;
+  let lastEnd = first;
+  const fromDue = new Float64Array(bySend.length);
+  bySend.forEach(({ startMs, endMs }, i) => {
+    sendLagMaxMs = Math.max(sendLagMaxMs, startMs - (first + i * interval));
+    fromDue[i] = endMs - (first + i * interval);
+    lastEnd = Math.max(lastEnd, endMs);
+  });
+  fromDue.sort();
+  const sorted = Float64Array.from(okRows, (r) => r[2]! / 1000).sort();
+  const elapsedS = (lastEnd - first) / 1000;
+  return {
+    sent: total,
+    ok: Math.min(okRows.length, okCalls),
+    errors: total - Math.min(okRows.length, okCalls),
+    allCached,
+    throughput: elapsedS > 0 ? rows.length / elapsedS : NaN,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
+    clientCpuTotalMs,
+    sendLagMaxMs,
+    p99FromDueMs: percentile(fromDue, 99),
+  };
+}
+
 async function waitServing(baseUrl: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const health = createClient(Health, createGrpcTransport({ baseUrl }));
   const deadline = Date.now() + timeoutMs;
@@ -198,6 +295,7 @@ async function waitServing(baseUrl: string, child: ChildProcess, timeoutMs = 60_
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
 const loadBefore = loadavg()[0]!;
+if (h2load === undefined) console.log("h2load not found on PATH: the h2load rows are skipped (apt-get install nghttp2-client to get them).");
 const dataDir = await mkdtemp(join(tmpdir(), "bench-data-service-"));
 // Traversable (not listable), so that a PostgreSQL run as the postgres account reaches its folder inside.
 await chmod(dataDir, 0o711);
@@ -287,6 +385,21 @@ try {
         if (!r.cached) throw new Error("expected a cache hit");
       }),
     );
+    if (protocol === "gRPC" && h2load !== undefined) {
+      // The same phase with a load generator that has no GC pauses: what remains is the backend's.
+      await settle(probe);
+      const answer = await client.getItem({ id: hot[0]! }, opts);
+      if (!answer.cached) throw new Error("expected a cache hit");
+      const cachedResponseBytes = 5 + toBinary(GetItemResponseSchema, answer).length;
+      const [r, rss, cpuMs] = await observe(pid, () => h2loadGetItem(h2load, baseUrl, dataDir, hot[0]!, cachedResponseBytes, 1000, 1000 * phaseSeconds));
+      const ok = Math.max(1, r.ok);
+      results.push({
+        protocol, scenario: "GetItem, cache hit, h2load client", rate: 1000, sent: r.sent, ok: r.ok, errors: r.errors, throughput: r.throughput,
+        p50: r.p50, p99: r.p99, max: r.max, clientGcMaxMs: NaN, backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: r.clientCpuTotalMs / ok,
+      });
+      h2loadExtra = { sendLagMaxMs: r.sendLagMaxMs, p99FromDueMs: r.p99FromDueMs, allCached: r.allCached };
+      console.log(`${protocol} GetItem, cache hit, h2load @1000/s: ${fmt(r.throughput, 0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, ${r.errors} errors`);
+    }
     await phase("GetItem, cache miss", missRate, (i) =>
       client.getItem({ id: misses[i]! }, opts).then((r) => {
         if (r.cached) throw new Error("expected a cache miss");
@@ -349,6 +462,21 @@ try {
         `${fmt(hitMax.backendCpuMs / baseline.clientCpuMs, 1)}× the client CPU of one GET, so one core serves at most about ${fmt(1000 / hitMax.backendCpuMs, 0)} hits/s; ` +
         `a health check through the same server costs ${fmt(stack.backendCpuMs, 3)} ms.`,
     );
+  }
+  const viaH2load = results.find((r) => r.scenario === "GetItem, cache hit, h2load client");
+  if (viaH2load !== undefined && h2loadExtra !== undefined) {
+    const node = find("gRPC", "GetItem, cache hit", 1000);
+    lines.push(
+      `- gRPC with h2load as the load generator (nghttp2's, a C program: no GC pauses of its own), same backend, same run: cache-hit GetItem ` +
+        `p50 ${fmt(viaH2load.p50)} ms, p99 ${fmt(viaH2load.p99)} ms, max ${fmt(viaH2load.max)} ms at 1,000 req/s (target < 5 ms: ${verdict(viaH2load.p99 < 5 && viaH2load.errors === 0)}), ` +
+        `against p99 ${fmt(node.p99)} ms from this process's Node client. h2load (\`-c 1 -m 256 --rps 1000\`, one HTTP/2 connection, every request for one hot item) ` +
+        `times a request from the moment it submits it to the end of its response; its sends lagged an even 1,000/s schedule by at most ` +
+        `${fmt(h2loadExtra.sendLagMaxMs, 1)} ms, and counted from the due time, as the other rows are, p99 is ${fmt(h2loadExtra.p99FromDueMs)} ms. ` +
+        `Every call's code is checked in the backend's metrics (GetItem, code ok: ${viaH2load.errors === 0 ? "all" : `all but ${viaH2load.errors}`}), ` +
+        `and the body bytes received ${h2loadExtra.allCached ? "are" : "are **not**"} exactly those of as many cache-hit answers; its client CPU is h2load's.`,
+    );
+  } else if (h2load === undefined) {
+    lines.push("- gRPC with h2load as the load generator: skipped, h2load is not on PATH (`apt-get install nghttp2-client`).");
   }
   lines.push(
     `- Peak RSS: backend process ${fmt(backendPeak, 0)} MB over the whole run (target ≤ 150 MB: ${verdict(backendPeak <= 150)}); ` +
