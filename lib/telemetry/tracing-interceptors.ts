@@ -6,6 +6,7 @@ import {
   context,
   propagation,
   trace,
+  type Attributes,
   type Span,
   type TextMapGetter,
   type TextMapSetter,
@@ -79,14 +80,9 @@ export function createServerTracingInterceptor(): Interceptor {
   return (next) => async (req) => {
     const parent = propagation.extract(context.active(), req.header, headerGetter);
     const requestId = req.header.get("x-request-id") || randomUUID();
-    const span = tracer.startSpan(
-      `${req.service.typeName}/${req.method.name}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { ...rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type")), "mesh.request_id": requestId },
-      },
-      parent,
-    );
+    const attributes: Attributes = rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type"));
+    attributes["mesh.request_id"] = requestId;
+    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, { kind: SpanKind.SERVER, attributes }, parent);
     // The span and the request id are both active in the handler, entered in one step.
     return context.with(setRequestId(trace.setSpan(parent, span), requestId), async () => {
       try {

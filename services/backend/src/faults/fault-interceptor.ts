@@ -1,6 +1,8 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { Code as RpcCode } from "../../../../gen/google/rpc/code_pb.ts";
+import type { Fault } from "../../../../gen/mesh/chaos/v1/fault_pb.ts";
 import type { FaultRegistry } from "./fault-registry.ts";
 import { delay } from "../../../../lib/async/pause.ts";
 
@@ -19,8 +21,24 @@ export function createFaultInterceptor(faults: FaultRegistry, options: FaultInte
   const random = options.random ?? Math.random;
   const maxHangMs = options.maxHangMs ?? 300_000;
   const hits = (rate: number) => rate === 0 || random() < rate;
-  return (next) => async (req) => {
-    const active = faults.matching(`${req.service.typeName}/${req.method.name}`);
+  // Per method, its procedure name, so that a call does not build the string again.
+  const procedures = new WeakMap<object, string>();
+  return (next) => (req) => {
+    let procedure = procedures.get(req.method);
+    if (procedure === undefined) {
+      procedure = `${req.service.typeName}/${req.method.name}`;
+      procedures.set(req.method, procedure);
+    }
+    const active = faults.matching(procedure);
+    // Without a fault that applies, the call goes straight on: no async frame of this interceptor's own.
+    return active.length === 0 ? next(req) : withFaults(active, req, next);
+  };
+
+  async function withFaults<I extends DescMessage, O extends DescMessage>(
+    active: readonly Fault[],
+    req: UnaryRequest<I, O> | StreamRequest<I, O>,
+    next: (req: UnaryRequest<I, O> | StreamRequest<I, O>) => Promise<UnaryResponse<I, O> | StreamResponse<I, O>>,
+  ) {
     for (const fault of active) {
       const spec = fault.spec;
       if (spec.case === "hang" && hits(spec.value.rate)) {
@@ -43,5 +61,5 @@ export function createFaultInterceptor(faults: FaultRegistry, options: FaultInte
       }
     }
     return next(req);
-  };
+  }
 }

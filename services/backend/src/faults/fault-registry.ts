@@ -21,10 +21,12 @@ export interface FaultRegistry {
   /** Active faults, soonest expiry first. */
   list(): Fault[];
   /** Active faults that apply to a call of `procedure` (`package.Service/Method`). */
-  matching(procedure: string): Fault[];
+  matching(procedure: string): readonly Fault[];
   /** Ends every fault without reporting them; for shutdown. */
   close(): void;
 }
+
+const noFaults: readonly Fault[] = Object.freeze([]);
 
 const kindBySpec: Record<NonNullable<Fault["spec"]["case"]>, FaultKind> = {
   errorRate: FaultKind.ERROR_RATE,
@@ -93,6 +95,8 @@ export function createFaultRegistry(options: FaultRegistryOptions = {}): FaultRe
       return [...active.values()].map((e) => e.fault).sort((a, b) => expiry(a) - expiry(b));
     },
     matching(procedure) {
+      // The usual case, on every RPC: no fault at all, and no array made for it.
+      if (active.size === 0) return noFaults;
       const out: Fault[] = [];
       for (const { fault } of active.values()) if (faultApplies(fault.methods, procedure)) out.push(fault);
       return out;
