@@ -10,7 +10,7 @@ export interface PoolCounts {
 export interface DataMetrics {
   /** db_query_duration_seconds{operation, outcome}: every statement, by operation name. */
   readonly dbQueryDuration: Histogram<"operation" | "outcome">;
-  /** cache_hits_total{cache} / cache_misses_total{cache}: read-through lookups by entry kind. */
+  /** cache_hits_total{cache} / cache_misses_total{cache}: reads served from Valkey or not, one per read (also when concurrent reads share a lookup), by entry kind. */
   readonly cacheHits: Counter<"cache">;
   readonly cacheMisses: Counter<"cache">;
   /** cache_errors_total{operation}: Valkey calls that failed, timed out or met an open breaker. */

@@ -114,9 +114,17 @@ describe("entities", () => {
   it("loads once from PostgreSQL when many requests miss the same key at once", async () => {
     const item = (await t.data.createItem({ item: { name: "stampede" } })).item!;
     const loadsBefore = await metric(registry(), "db_query_duration_seconds", { operation: "item.select" });
+    const missesBefore = await metric(registry(), "cache_misses_total", { cache: "item" });
     const results = await Promise.all(Array.from({ length: 50 }, () => t.data.getItem({ id: item.id })));
     expect(results.every((r) => r.item!.id === item.id)).toBe(true);
     expect(await metric(registry(), "db_query_duration_seconds", { operation: "item.select" })).toBe(loadsBefore + 1);
+    // Each of the 50 reads was served without the cache, though they shared one lookup and one load.
+    expect(await metric(registry(), "cache_misses_total", { cache: "item" })).toBe(missesBefore + 50);
+
+    const hitsBefore = await metric(registry(), "cache_hits_total", { cache: "item" });
+    const hits = await Promise.all(Array.from({ length: 50 }, () => t.data.getItem({ id: item.id })));
+    expect(hits.every((r) => r.cached)).toBe(true);
+    expect(await metric(registry(), "cache_hits_total", { cache: "item" })).toBe(hitsBefore + 50);
   });
 
   it("caches users too", async () => {

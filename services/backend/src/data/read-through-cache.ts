@@ -146,15 +146,14 @@ export function createReadThroughCache(deps: ReadThroughCacheDeps, options: Read
         metrics.cacheMisses.inc({ cache });
         return { payload: (await load(call)).payload, cached: false };
       }
-      return flights.run(key, call.signal, async (signal) => {
+      // Every read counts once, as a hit or a miss, also when it shared another read's lookup.
+      const result = await flights.run(key, call.signal, async (signal) => {
         const caller: CacheCaller = { signal, procedure: call.procedure };
         const raw = await client.get(caller, key).catch(() => null);
         const entry = raw === null ? undefined : decodeCacheEntry(raw);
         if (entry !== undefined && entry.kind !== "tombstone") {
-          metrics.cacheHits.inc({ cache });
           return { payload: entry.kind === "value" ? entry.payload : undefined, cached: true };
         }
-        metrics.cacheMisses.inc({ cache });
         const loaded = await load({ ...call, signal });
         if (!entityStale(key)) {
           const entry = encodeCacheEntry(
@@ -168,6 +167,8 @@ export function createReadThroughCache(deps: ReadThroughCacheDeps, options: Read
         }
         return { payload: loaded.payload, cached: false };
       });
+      (result.cached ? metrics.cacheHits : metrics.cacheMisses).inc({ cache });
+      return result;
     },
 
     async page(call, collection, query, load) {
@@ -185,18 +186,16 @@ export function createReadThroughCache(deps: ReadThroughCacheDeps, options: Read
         return { payload: await load(call), cached: false };
       }
       const key = keys.page(collection, generation, query);
-      return flights.run(key, call.signal, async (signal) => {
+      const result = await flights.run(key, call.signal, async (signal) => {
         const flightCaller: CacheCaller = { signal, procedure: call.procedure };
         const cached = await client.get(flightCaller, key).catch(() => null);
-        if (cached !== null) {
-          metrics.cacheHits.inc({ cache: `${collection}_page` });
-          return { payload: cached, cached: true };
-        }
-        metrics.cacheMisses.inc({ cache: `${collection}_page` });
+        if (cached !== null) return { payload: cached, cached: true };
         const payload = await load({ ...call, signal });
         if (!pendingGenerations.has(generationKey)) await client.set(flightCaller, key, Buffer.from(payload), ttlMs).catch(() => {});
         return { payload, cached: false };
       });
+      (result.cached ? metrics.cacheHits : metrics.cacheMisses).inc({ cache: `${collection}_page` });
+      return result;
     },
 
     async invalidate(call, collection, cache, id, version) {
