@@ -1,36 +1,14 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, createClient, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
-import { createGrpcUnaryFastPath, type UnarySpec } from "./grpc-unary-fast-path.ts";
+import { createGrpcUnaryFastPath } from "./grpc-unary-fast-path.ts";
+import { createUnaryFastPathFixture } from "./test-support/unary-fast-path-fixture.ts";
 
 // The fast path alone on an HTTP/2 server: whatever it declines gets a 404, so every passing call went through it.
-const seen: string[] = [];
-const impl: Partial<ServiceImpl<typeof DataService>> = {
-  async getItem(req, ctx) {
-    if (req.id === "missing") {
-      throw new ConnectError("item missing was not found", Code.NotFound, { "x-detail": "yes" });
-    }
-    if (req.id === "hang") {
-      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error)));
-    }
-    ctx.responseHeader.set("x-handler", ctx.protocolName);
-    ctx.responseTrailer.set("x-trailer", "t");
-    return { item: { id: req.id, name: `item ${req.id}` }, cached: true };
-  },
-};
-const interceptor: Interceptor = (next) => async (req) => {
-  seen.push(`${req.method.name} ${req.header.get("x-caller") ?? ""}`);
-  const res = await next(req);
-  res.header.set("x-intercepted", "1");
-  return res;
-};
-const methods = new Map<string, UnarySpec>();
-for (const spec of Object.values(createServiceImplSpec(DataService, impl).methods)) {
-  if (spec.kind === "unary") methods.set(`/${DataService.typeName}/${spec.method.name}`, spec as UnarySpec);
-}
+const { methods, interceptor, seen } = createUnaryFastPathFixture();
 const fastPath = createGrpcUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024 });
 let declined = 0;
 const server = http2.createServer((req, res) => {
