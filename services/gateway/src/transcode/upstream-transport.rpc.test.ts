@@ -141,3 +141,21 @@ describe("an unreachable upstream", () => {
     }
   });
 });
+
+describe.each(protocols)("an upstream over %s whose connection dies mid-call (a SIGKILLed process)", (protocol) => {
+  it("is a 503 Unavailable, not a 499: the caller did not cancel", async () => {
+    const h2 = (await import("node:http2")).createServer();
+    h2.on("stream", (stream) => stream.session?.socket.destroy());
+    const port = await new Promise<number>((resolve) => h2.listen(0, "127.0.0.1", () => resolve((h2.address() as { port: number }).port)));
+    const dying = createUpstream(`http://127.0.0.1:${port}`);
+    const h = await startRestHarness([DataService], { transportFor: () => createUpstreamTransport(dying, protocol) });
+    try {
+      const res = await send(h.url, { path: "/v1/items/a1" });
+      expect({ status: res.status, code: (res.json() as { code: number }).code }).toEqual({ status: 503, code: Code.Unavailable });
+    } finally {
+      dying.close();
+      await h.close();
+      await new Promise((resolve) => h2.close(resolve));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import type http2 from "node:http2";
-import type { Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Upstream } from "../upstream.ts";
 import { grpcUnaryCall } from "./grpc-unary-call.ts";
@@ -32,13 +32,34 @@ export function createUpstreamTransport(upstream: Upstream, protocol: UpstreamPr
     notifyResponseByteRead() {},
   };
   if (protocol === "connect") {
-    return createConnectTransport({ baseUrl: upstream.url, httpVersion: "2", sessionManager, useBinaryFormat: true });
+    const connect = createConnectTransport({ baseUrl: upstream.url, httpVersion: "2", sessionManager, useBinaryFormat: true });
+    return {
+      unary: (method, signal, timeoutMs, header, input, contextValues) =>
+        connect.unary(method, signal, timeoutMs, header, input, contextValues).catch((err: unknown) => rethrowUpstreamCancel(err, signal)),
+      stream: (method, signal, timeoutMs, header, input, contextValues) =>
+        connect.stream(method, signal, timeoutMs, header, input, contextValues).catch((err: unknown) => rethrowUpstreamCancel(err, signal)),
+    };
   }
   const grpc = createGrpcTransport({ baseUrl: upstream.url, sessionManager });
   return {
     // grpcUnaryCall only reads the headers: Headers made for this attempt need no copy.
     unary: (method, signal, timeoutMs, header, input) =>
-      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input),
-    stream: (method, signal, timeoutMs, header, input, contextValues) => grpc.stream(method, signal, timeoutMs, header, input, contextValues),
+      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input).catch((err: unknown) =>
+        rethrowUpstreamCancel(err, signal),
+      ),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      grpc.stream(method, signal, timeoutMs, header, input, contextValues).catch((err: unknown) => rethrowUpstreamCancel(err, signal)),
   };
+}
+
+/**
+ * A call that ends Canceled although its caller did not cancel was cut on the upstream's side: its connection
+ * died (a killed process resets it, and Node closes the streams with CANCEL) or it reset the stream. For the
+ * caller that is the upstream failing, so Unavailable, which the call runner may retry on another instance, as
+ * Envoy answers a remote reset with 503. A cancellation the caller made stays Canceled.
+ */
+function rethrowUpstreamCancel(err: unknown, signal: AbortSignal | undefined): never {
+  const error = ConnectError.from(err);
+  if (error.code !== Code.Canceled || signal?.aborted) throw err;
+  throw new ConnectError("the upstream instance went away before answering", Code.Unavailable, undefined, undefined, err);
 }
