@@ -8,7 +8,7 @@ import { createConnectUnaryFastPath } from "./connect-unary-fast-path.ts";
 import { createUnaryFastPathFixture } from "./test-support/unary-fast-path-fixture.ts";
 
 // The fast path alone on an HTTP/1.1 server: whatever it declines gets a 404, so every passing call went through it.
-const { methods, interceptor, seen } = createUnaryFastPathFixture();
+const { methods, interceptor, seen, signals } = createUnaryFastPathFixture();
 const writeErrors: unknown[] = [];
 const fastPath = createConnectUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024, onError: (err) => writeErrors.push(err) });
 let declined = 0;
@@ -38,6 +38,11 @@ describe.each([
   ["binary", true],
 ])("the Connect unary fast path (%s)", (_name, useBinaryFormat) => {
   const client = () => createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat }));
+
+  it("ends the handler's signal with the call, as connect-es does, also without a deadline", async () => {
+    await client().getItem({ id: "ended" });
+    expect(signals.at(-1)?.aborted).toBe(true);
+  });
 
   it("runs the interceptors and the handler, and sends their headers and trailers", async () => {
     let header: Headers | undefined;

@@ -107,7 +107,8 @@ export function createConnectUnaryFastPath(options: ConnectUnaryFastPathOptions)
       body = errorToJsonBytes(error, undefined);
     } finally {
       finished = true;
-      if (timeout.timeoutMs !== undefined) context.abort(callFinished);
+      // As connect-es does: the call's signal ends with the call (clearing any deadline timer).
+      context.abort(callFinished);
     }
     if (res.destroyed) return;
     const header = headerObject(trailerMux(context.responseHeader, context.responseTrailer));

@@ -2,13 +2,15 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { create, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DataService } from "../../gen/mesh/data/v1/data_pb.ts";
+import { DataService, GetItemRequestSchema } from "../../gen/mesh/data/v1/data_pb.ts";
 import { createGrpcUnaryFastPath } from "./grpc-unary-fast-path.ts";
 import { createUnaryFastPathFixture } from "./test-support/unary-fast-path-fixture.ts";
 
 // The fast path alone on an HTTP/2 server: whatever it declines gets a 404, so every passing call went through it.
-const { methods, interceptor, seen } = createUnaryFastPathFixture();
+const { methods, interceptor, seen, signals } = createUnaryFastPathFixture();
 const fastPath = createGrpcUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024 });
 let declined = 0;
 const server = http2.createServer((req, res) => {
@@ -53,6 +55,31 @@ describe("the gRPC unary fast path", () => {
     expect((err as ConnectError).code).toBe(Code.NotFound);
     expect((err as ConnectError).rawMessage).toBe("item missing was not found");
     expect((err as ConnectError).metadata.get("x-detail")).toBe("yes");
+  });
+
+  it("answers errors trailers-only, so that grpc-js clients (like grpc-go and grpcurl) read the status too", async () => {
+    const client = new grpc.Client(baseUrl.replace("http://", ""), grpc.credentials.createInsecure());
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          `/${DataService.typeName}/GetItem`,
+          (message: Uint8Array) => Buffer.from(message),
+          (bytes: Buffer) => bytes,
+          toBinary(GetItemRequestSchema, create(GetItemRequestSchema, { id: "missing" })),
+          (error) => resolve(error),
+        ),
+      );
+      expect({ code: err?.code, details: err?.details }).toEqual({ code: grpc.status.NOT_FOUND, details: "item missing was not found" });
+      expect(err?.metadata.get("x-detail")).toEqual(["yes"]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("ends the handler's signal with the call, as connect-es does, also without a deadline", async () => {
+    const client = createClient(DataService, createGrpcTransport({ baseUrl, sessionManager: sessions }));
+    await client.getItem({ id: "ended" });
+    expect(signals.at(-1)?.aborted).toBe(true);
   });
 
   it("aborts the handler's signal at the caller's deadline", async () => {

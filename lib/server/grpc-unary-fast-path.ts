@@ -4,6 +4,7 @@ import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@b
 import { Code, ConnectError, createHandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { writeGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 
 /** A unary method and its implementation, as connect-es's router keeps them. */
 export type UnarySpec = MethodImplSpec & { kind: "unary"; method: DescMethodUnary };
@@ -94,12 +95,12 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
       // Trailers-only: the status travels in the one HEADERS frame, as gRPC allows for a call without messages.
       const status = setTrailerStatus(new Headers(context.responseTrailer), error);
-      res.writeHead(200, { ...headerObject(context.responseHeader), ...headerObject(status) });
-      res.end();
+      writeGrpcTrailersOnly(res, { ...headerObject(context.responseHeader), ...headerObject(status) });
     } finally {
       finished = true;
-      // Clears the deadline timer; with no deadline there is nothing to clear.
-      if (timeout.timeoutMs !== undefined) context.abort(callFinished);
+      // As connect-es does: the call's signal ends with the call (clearing any deadline timer), so whatever
+      // a handler tied to it (joined lookups, merged signals) is released.
+      context.abort(callFinished);
     }
   }
 }

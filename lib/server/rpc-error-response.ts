@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { httpStatusOf } from "../errors/http-status.ts";
+import { writeGrpcTrailersOnly } from "./grpc-trailers-only.ts";
 import type { HttpRequest, HttpResponse } from "./http-exchange.ts";
 
 function codeName(code: Code): string {
@@ -19,12 +20,7 @@ export function writeRpcError(req: HttpRequest, res: HttpResponse, code: Code, m
   }
   const contentType = String(req.headers["content-type"] ?? "");
   if (contentType.startsWith("application/grpc")) {
-    out.writeHead(200, {
-      "content-type": contentType,
-      "grpc-status": String(code),
-      "grpc-message": encodeURIComponent(message),
-    });
-    out.end();
+    writeGrpcTrailersOnly(res, { "content-type": contentType, "grpc-status": String(code), "grpc-message": encodeURIComponent(message) });
     return;
   }
   const error = { code: codeName(code), message };

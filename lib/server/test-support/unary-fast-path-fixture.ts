@@ -11,6 +11,8 @@ export interface UnaryFastPathFixture {
   readonly interceptor: Interceptor;
   /** What the interceptor saw. */
   readonly seen: string[];
+  /** The handler's signal of each call, in order. */
+  readonly signals: AbortSignal[];
 }
 
 /**
@@ -20,8 +22,10 @@ export interface UnaryFastPathFixture {
  */
 export function createUnaryFastPathFixture(): UnaryFastPathFixture {
   const seen: string[] = [];
+  const signals: AbortSignal[] = [];
   const impl: Partial<ServiceImpl<typeof DataService>> = {
     async getItem(req, ctx) {
+      signals.push(ctx.signal);
       if (req.id === "missing") throw new ConnectError("item missing was not found", Code.NotFound, { "x-detail": "yes" });
       if (req.id === "bad-header") ctx.responseHeader.set("x-bad", "a\u0001b");
       if (req.id === "hang") {
@@ -42,5 +46,5 @@ export function createUnaryFastPathFixture(): UnaryFastPathFixture {
   for (const spec of Object.values(createServiceImplSpec(DataService, impl).methods)) {
     if (spec.kind === "unary") methods.set(`/${DataService.typeName}/${spec.method.name}`, spec as UnarySpec);
   }
-  return { methods, interceptor, seen };
+  return { methods, interceptor, seen, signals };
 }

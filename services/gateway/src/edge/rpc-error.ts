@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { writeGrpcTrailersOnly } from "../../../../lib/server/grpc-trailers-only.ts";
 import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import { httpStatusOf } from "../../../../lib/errors/http-status.ts";
 import { codeLabel } from "../resilience/gateway-metrics.ts";
@@ -20,8 +21,7 @@ export function writeRpcError(req: HttpRequest, res: HttpResponse, error: Connec
   const contentType = String(req.headers["content-type"] ?? "");
   const message = error.rawMessage;
   if (contentType.startsWith("application/grpc")) {
-    out.writeHead(200, { ...headers, "content-type": contentType, "grpc-status": String(error.code), "grpc-message": encodeURIComponent(message) });
-    out.end();
+    writeGrpcTrailersOnly(res, { ...headers, "content-type": contentType, "grpc-status": String(error.code), "grpc-message": encodeURIComponent(message) });
     return;
   }
   const body = JSON.stringify({ code: codeLabel(error.code), message });
