@@ -191,7 +191,8 @@ export function grpcUnaryCall<I extends DescMessage, O extends DescMessage>(
     stream.on("close", () => {
       if (settled) return;
       if (!responseHeaders) {
-        const code = stream.rstCode === NGHTTP2_NO_ERROR ? Code.Unavailable : codeOfResetStream(stream.rstCode);
+        // Our own cancels settle first, so a CANCEL here came from the upstream's side or its dead connection.
+        const code = stream.rstCode === NGHTTP2_NO_ERROR || stream.rstCode === NGHTTP2_CANCEL ? Code.Unavailable : codeOfResetStream(stream.rstCode);
         const error = new ConnectError("the upstream closed the stream without an answer", code, undefined, undefined, new Error(`RST_STREAM ${stream.rstCode}`));
         finish(!connected || stream.rstCode === NGHTTP2_REFUSED_STREAM ? markNotReached(error) : error);
         return;

@@ -27,6 +27,7 @@ beforeAll(async () => {
         async getItem(req, ctx) {
           seenProtocols.push(ctx.requestHeader.get("content-type") ?? "");
           if (req.id === "gone") throw new ConnectError("item gone", Code.NotFound);
+          if (req.id === "gave-up") throw new ConnectError("the upstream gave up", Code.Canceled, { "x-fault": "yes" });
           if (req.id === "bad") throw invalidArgument("id", "must be a UUID");
           if (req.id === "slow") {
             await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
@@ -139,6 +140,13 @@ describe("an unreachable upstream", () => {
       nobody.close();
       await h.close();
     }
+  });
+});
+
+describe.each(protocols)("an upstream over %s that answers CANCELLED itself", (protocol) => {
+  it("stays 499 Canceled with its metadata: only a cut connection becomes Unavailable", async () => {
+    const res = await send(harnesses.get(protocol)!.url, { path: "/v1/items/gave-up" });
+    expect({ status: res.status, code: (res.json() as { code: number }).code }).toEqual({ status: 499, code: Code.Canceled });
   });
 });
 

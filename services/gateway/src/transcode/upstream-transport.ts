@@ -44,22 +44,21 @@ export function createUpstreamTransport(upstream: Upstream, protocol: UpstreamPr
   return {
     // grpcUnaryCall only reads the headers: Headers made for this attempt need no copy.
     unary: (method, signal, timeoutMs, header, input) =>
-      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input).catch((err: unknown) =>
-        rethrowUpstreamCancel(err, signal),
-      ),
+      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input),
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       grpc.stream(method, signal, timeoutMs, header, input, contextValues).catch((err: unknown) => rethrowUpstreamCancel(err, signal)),
   };
 }
 
 /**
- * A call that ends Canceled although its caller did not cancel was cut on the upstream's side: its connection
- * died (a killed process resets it, and Node closes the streams with CANCEL) or it reset the stream. For the
+ * connect-node reports a call its caller did not cancel but that was cut on the upstream's side (its
+ * connection died: a killed process resets it and Node closes the streams with CANCEL) as Canceled. For the
  * caller that is the upstream failing, so Unavailable, which the call runner may retry on another instance, as
- * Envoy answers a remote reset with 503. A cancellation the caller made stays Canceled.
+ * Envoy answers a remote reset with 503 (grpcUnaryCall maps it so itself). A cancellation the caller made
+ * stays Canceled, and so does a CANCELLED status the upstream sent (connect-es marks those `isWireError`).
  */
 function rethrowUpstreamCancel(err: unknown, signal: AbortSignal | undefined): never {
   const error = ConnectError.from(err);
-  if (error.code !== Code.Canceled || signal?.aborted) throw err;
+  if (error.code !== Code.Canceled || signal?.aborted || error.isWireError) throw err;
   throw new ConnectError("the upstream instance went away before answering", Code.Unavailable, undefined, undefined, err);
 }
