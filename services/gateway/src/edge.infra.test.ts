@@ -144,9 +144,10 @@ describe("authentication and roles (REST)", () => {
     expect(res.status).toBe(200);
     const call = seen.find((s) => s.id === "by-alice")!;
     expect(call.headers.get(serviceTokenHeader)).toMatch(/^ey/);
-    // A client cannot speak for the gateway: its x-mesh-* headers never reach the upstream.
-    expect(call.headers.get(subjectHeader)).toBeNull();
-    expect(call.headers.get(rolesHeader)).toBeNull();
+    // A client cannot speak for the gateway: the upstream hears the verified token's subject and roles, not
+    // the x-mesh-* headers the client sent.
+    expect(call.headers.get(subjectHeader)).toBe("alice");
+    expect(call.headers.get(rolesHeader)).toBe("user");
   });
 
   const setPolicy = (bearer: string, headers: Record<string, string> = {}) =>

@@ -78,14 +78,18 @@ export async function startGateway(config: GatewayConfig, deps: { logger: Logger
   const metrics = createGatewayMetrics({ traffic });
   const credential: ServiceCredential | undefined =
     config.MESH_SERVICE_SECRET === undefined ? undefined : await startServiceCredential({ secret: config.MESH_SERVICE_SECRET, subject: config.INSTANCE_ID });
-  const credentialHeaders = (): Readonly<Record<string, string>> => (credential ? { [serviceTokenHeader]: credential.token() } : {});
+  const extraUrls = config.DESCRIPTOR_SET_UPSTREAMS;
+  /** The pool of DESCRIPTOR_SET_UPSTREAMS: services outside the mesh, possibly anyone's. */
+  const foreignPool = "upstream";
+  // The credential opens the mesh's backends: it goes to mesh processes only, never to the foreign pool.
+  const credentialHeaders = (service: string): Readonly<Record<string, string>> =>
+    credential && service !== foreignPool ? { [serviceTokenHeader]: credential.token() } : {};
   const controlInterceptors: Interceptor[] = credential ? [createServiceCredentialInterceptor(credential)] : [];
 
   const statics: StaticGroup[] = [];
   const backendUrls = config.UPSTREAMS ?? [];
-  const extraUrls = config.DESCRIPTOR_SET_UPSTREAMS;
   statics.push({ service: "backend", urls: backendUrls, rpcServices: [...names(backendServices), ...(extraUrls ? [] : names(extraServices))] });
-  if (extraUrls) statics.push({ service: "upstream", urls: extraUrls, rpcServices: names(extraServices) });
+  if (extraUrls) statics.push({ service: foreignPool, urls: extraUrls, rpcServices: names(extraServices) });
   if (config.CONTROL_URL) statics.push({ service: "control", urls: [config.CONTROL_URL], rpcServices: names(controlServices) });
   const directory = createUpstreamDirectory({
     statics,

@@ -49,8 +49,8 @@ export interface PassThroughOptions {
   runner: CallRunner;
   /** Throws Unauthenticated or PermissionDenied for a caller who may not call `method`. */
   authorize(req: HttpRequest, method: DescMethod): void;
-  /** Headers the gateway adds to every upstream request: its service credential and the verified caller. */
-  upstreamHeaders(req: HttpRequest): Readonly<Record<string, string>>;
+  /** Headers the gateway adds to each upstream request to a pool of `service`: its service credential. */
+  upstreamHeaders(service: string): Readonly<Record<string, string>>;
   /** Largest request body of a unary call. @default 10 MiB */
   maxBodyBytes?: number;
   /** Largest unary response held for judging. @default 64 MiB */
@@ -111,7 +111,7 @@ export function createPassThrough(options: PassThroughOptions) {
   const methods = new Map<string, DescMethod>();
   for (const service of options.services) for (const method of service.methods) methods.set(`/${service.typeName}/${method.name}`, method);
 
-  function attemptHeaders(req: HttpRequest, protocol: RpcProtocol, timeoutMs: number | undefined): http2.OutgoingHttpHeaders {
+  function attemptHeaders(req: HttpRequest, service: string, protocol: RpcProtocol, timeoutMs: number | undefined): http2.OutgoingHttpHeaders {
     const headers = forwardable(req.headers);
     for (const name of deadlineHeaders) delete headers[name];
     headers[":method"] = req.method ?? "POST";
@@ -121,7 +121,7 @@ export function createPassThrough(options: PassThroughOptions) {
       if (protocol === "connect") headers["connect-timeout-ms"] = String(timeoutMs);
       else headers["grpc-timeout"] = `${Math.min(timeoutMs, 99_999_999)}m`;
     }
-    Object.assign(headers, options.upstreamHeaders(req));
+    Object.assign(headers, options.upstreamHeaders(service));
     return headers;
   }
 
@@ -151,7 +151,7 @@ export function createPassThrough(options: PassThroughOptions) {
     if (unary) {
       const body = await readBody(req, maxBodyBytes);
       outcome = await runner.run<BufferedResponse | ConnectError>(spec, ({ endpoint, signal, timeoutMs: attemptMs, traceContext }) => {
-        const headers = attemptHeaders(req, protocol, attemptMs);
+        const headers = attemptHeaders(req, pool.service, protocol, attemptMs);
         propagation.inject(traceContext, headers, headerSetter);
         return exchangeUnary(endpoint.upstream, headers, body, protocol, signal, maxResponseBytes);
       });
@@ -161,7 +161,7 @@ export function createPassThrough(options: PassThroughOptions) {
       }
     } else {
       outcome = await runner.run<"piped" | ConnectError>(spec, ({ endpoint, signal, timeoutMs: attemptMs, traceContext }) => {
-        const headers = attemptHeaders(req, protocol, attemptMs);
+        const headers = attemptHeaders(req, pool.service, protocol, attemptMs);
         propagation.inject(traceContext, headers, headerSetter);
         return exchangeStream(endpoint.upstream, headers, req, res, protocol, signal, maxBodyBytes);
       });

@@ -4,6 +4,7 @@ import { create, createRegistry, type DescMethod } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema, file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.ts";
+import { rolesHeader, subjectHeader } from "../../../../lib/auth/service-credential.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
 import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
 import type { RateLimiter } from "../rate-limit/rate-limiter.ts";
@@ -49,6 +50,11 @@ const healthPrefix = "/grpc.health.v1.Health/";
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}
+
+/** Printable ASCII only, at most 200 characters: a JWT claim may hold anything, a header value may not. */
+function headerSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
 }
 
 function headerBytes(req: HttpRequest): number {
@@ -139,6 +145,9 @@ export function createEdge(options: EdgeOptions): Edge {
           if (!match) throw new Error("malformed Authorization header");
           principal = await verifier.verify(match[1]!);
           principals.set(req, principal);
+          // Upstreams learn who called from the gateway alone: clients' x-mesh-* headers were dropped above.
+          req.headers[subjectHeader] = headerSafe(principal.subject);
+          req.headers[rolesHeader] = headerSafe([...principal.roles].join(" "));
         } catch (err) {
           metrics.rejected("unauthenticated");
           logger.info({ reason: (err as { reason?: string }).reason ?? (err as Error).message, path: (req.url ?? "").slice(0, 200) }, "bearer token refused");

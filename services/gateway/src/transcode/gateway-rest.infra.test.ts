@@ -138,6 +138,9 @@ beforeAll(async () => {
       INSTANCE_ID: "gateway-rest-test",
       UPSTREAMS: upstream.url,
       DESCRIPTOR_SETS: `${sets.mesh.path},${sets.library.path}`,
+      // The same process again, as the pool of services outside the mesh (LibraryService).
+      DESCRIPTOR_SET_UPSTREAMS: upstream.url,
+      MESH_SERVICE_SECRET: "a-mesh-service-secret-for-the-rest-test-0123",
       TRANSCODE_MAX_TIMEOUT_MS: "5000",
       LOG_LEVEL: "warn",
     },
@@ -267,6 +270,13 @@ describe("REST through a gateway process to a real upstream", () => {
     const res = await send(gatewayUrl, { path: "/v1/shelves/7/books/dune%2Fpart-1" });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ name: "shelves/7/books/dune%2Fpart-1", title: "Dune" });
+  });
+
+  it("presents the mesh's service credential to mesh backends only, never to a DESCRIPTOR_SET_UPSTREAMS service", async () => {
+    expect((await send(gatewayUrl, { path: "/v1/shelves/7/books/dune" })).status).toBe(200);
+    expect(lastSeen("GetBook").headers.get("x-mesh-service-token")).toBeNull();
+    expect((await send(gatewayUrl, { path: "/v1/items/a1" })).status).toBe(200);
+    expect(lastSeen("GetItem").headers.get("x-mesh-service-token")).toMatch(/^ey/);
   });
 
   it("serves its own StatusService over REST", async () => {

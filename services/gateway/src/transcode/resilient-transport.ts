@@ -17,8 +17,8 @@ const headerSetter: TextMapSetter<Headers> = { set: (carrier, key, value) => car
 export interface ResilientTransportOptions {
   runner: CallRunner;
   protocol: UpstreamProtocol;
-  /** Headers the gateway adds to every upstream request (its service credential, the verified caller). */
-  upstreamHeaders(): Readonly<Record<string, string>>;
+  /** Headers the gateway adds to each upstream request to a pool of `service`: its service credential. */
+  upstreamHeaders(service: string): Readonly<Record<string, string>>;
 }
 
 /**
@@ -38,10 +38,10 @@ export function createResilientTransports(options: ResilientTransportOptions): (
     }
     return transport;
   };
-  const attemptHeaders = (header: HeadersInit | undefined, traceContext: Parameters<typeof propagation.inject>[0]) => {
+  const attemptHeaders = (service: string, header: HeadersInit | undefined, traceContext: Parameters<typeof propagation.inject>[0]) => {
     const headers = new Headers(header);
     propagation.inject(traceContext, headers, headerSetter);
-    for (const [name, value] of Object.entries(options.upstreamHeaders())) headers.set(name, value);
+    for (const [name, value] of Object.entries(options.upstreamHeaders(service))) headers.set(name, value);
     return headers;
   };
 
@@ -69,7 +69,7 @@ export function createResilientTransports(options: ResilientTransportOptions): (
         },
         async ({ endpoint, signal: attemptSignal, timeoutMs: attemptMs, traceContext }) => {
           try {
-            const response = await transportOf(endpoint.upstream).unary(method, attemptSignal, attemptMs, attemptHeaders(headers, traceContext), input);
+            const response = await transportOf(endpoint.upstream).unary(method, attemptSignal, attemptMs, attemptHeaders(pool.service, headers, traceContext), input);
             return { code: undefined, reached: true, value: response };
           } catch (err) {
             return outcomeOfError(err);
@@ -101,7 +101,7 @@ export function createResilientTransports(options: ResilientTransportOptions): (
         },
         async ({ endpoint, signal: attemptSignal, timeoutMs: attemptMs, traceContext }) => {
           try {
-            const response = await transportOf(endpoint.upstream).stream(method, attemptSignal, attemptMs, attemptHeaders(header, traceContext), input);
+            const response = await transportOf(endpoint.upstream).stream(method, attemptSignal, attemptMs, attemptHeaders(pool.service, header, traceContext), input);
             return { code: undefined, reached: true, value: response };
           } catch (err) {
             return outcomeOfError(err);
