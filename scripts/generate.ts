@@ -10,8 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const deps = join(root, "proto-deps");
 const modules = join(root, "node_modules");
 
-/** [source inside node_modules, destination inside proto-deps] */
-const thirdParty: ReadonlyArray<readonly [string, string]> = [
+/** Third-party protos the mesh imports: [source inside node_modules, destination inside proto-deps]. */
+export const thirdPartyProtos: ReadonlyArray<readonly [string, string]> = [
   ["google-proto-files/google/api/annotations.proto", "google/api/annotations.proto"],
   ["google-proto-files/google/api/http.proto", "google/api/http.proto"],
   ["google-proto-files/google/api/httpbody.proto", "google/api/httpbody.proto"],
@@ -25,7 +25,7 @@ const thirdParty: ReadonlyArray<readonly [string, string]> = [
 
 export function copyThirdPartyProtos(): void {
   rmSync(deps, { recursive: true, force: true });
-  for (const [from, to] of thirdParty) {
+  for (const [from, to] of thirdPartyProtos) {
     const target = join(deps, to);
     mkdirSync(dirname(target), { recursive: true });
     try {

@@ -5,20 +5,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createFileRegistry, fromBinary, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { thirdPartyProtos } from "../../../../../scripts/generate.ts";
 import { createTempDir } from "../../../../../test/temp-dir.ts";
 
 const root = fileURLToPath(new URL("../../../../../", import.meta.url));
 const buf = join(root, "node_modules/.bin/buf");
 
-/** Third-party protos the mesh's and the test's files import, from the npm packages that ship them. */
-const thirdParty: ReadonlyArray<readonly [string, string]> = [
-  ["google-proto-files/google/api/annotations.proto", "google/api/annotations.proto"],
-  ["google-proto-files/google/api/http.proto", "google/api/http.proto"],
-  ["google-proto-files/google/api/httpbody.proto", "google/api/httpbody.proto"],
-  ["google-proto-files/google/api/field_behavior.proto", "google/api/field_behavior.proto"],
-  ["google-proto-files/google/rpc/code.proto", "google/rpc/code.proto"],
-  ["google-proto-files/google/rpc/error_details.proto", "google/rpc/error_details.proto"],
-];
+/** The google.api and google.rpc protos the mesh's and the test's files import (not health or reflection,
+ * which the gateway serves itself). */
+const thirdParty = thirdPartyProtos.filter(([, to]) => to.startsWith("google/"));
 
 export interface BuiltDescriptorSet {
   /** The FileDescriptorSet file, with source info (comments) and imports. */
