@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { SignJWT } from "jose";
+import { signRoleToken } from "../lib/auth/sign-role-token.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConfigError } from "../lib/config/load-config.ts";
 import { createPool } from "../lib/db/create-pool.ts";
@@ -135,16 +135,8 @@ const jwtAudience = "connect-mesh";
 const jwtSecret = localSecret("jwt-secret");
 // The mesh's service credential: backends take data, queue and fault calls only from the gateway and control.
 const serviceSecret = localSecret("service-secret");
-async function localToken(subject: string, roles: string[]): Promise<string> {
-  return new SignJWT({ roles })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(subject)
-    .setIssuer(jwtIssuer)
-    .setAudience(jwtAudience)
-    .setIssuedAt()
-    .setExpirationTime("7d")
-    .sign(new TextEncoder().encode(jwtSecret));
-}
+const localToken = (subject: string, roles: string[]) =>
+  signRoleToken({ secret: jwtSecret, issuer: jwtIssuer, audience: jwtAudience, subject, roles, expiresIn: "7d" });
 const adminToken = await localToken("local-admin", ["admin"]);
 const userToken = await localToken("local-user", ["user"]);
 

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { SignJWT } from "jose";
+import { signRoleToken } from "../../lib/auth/sign-role-token.ts";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { ScalingService } from "../../gen/mesh/control/v1/scaling_pb.ts";
@@ -54,15 +54,8 @@ async function freePortRange(count: number): Promise<number> {
   throw new Error("no free range of ports for the backends");
 }
 
-export async function signToken(subject: string, roles: string[], expiresIn = "1h"): Promise<string> {
-  return new SignJWT({ roles })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(subject)
-    .setIssuer(jwtIssuer)
-    .setAudience(jwtAudience)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(jwtSecret));
+export function signToken(subject: string, roles: string[], expiresIn = "1h"): Promise<string> {
+  return signRoleToken({ secret: jwtSecret, issuer: jwtIssuer, audience: jwtAudience, subject, roles, expiresIn });
 }
 
 /**
