@@ -13,16 +13,17 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
+import { create, toBinary, toJsonString, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { DataService, GetItemRequestSchema, GetItemResponseSchema } from "../gen/mesh/data/v1/data_pb.ts";
+import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { CreateItemRequestSchema, DataService, GetItemRequestSchema, GetItemResponseSchema, ListItemsRequestSchema } from "../gen/mesh/data/v1/data_pb.ts";
 import { createPool } from "../lib/db/create-pool.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
 import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
+import { percentile, runLoad, type LoadSpec } from "./load-generator.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -62,6 +63,8 @@ interface H2loadExtra {
   sendLagMaxMs: number;
   p99FromDueMs: number;
   allCached: boolean;
+  /** h2load's --rps sends on a coarse timer, several requests at once: the median number sent together. */
+  medianBurst: number;
 }
 let h2loadExtra: H2loadExtra | undefined;
 
@@ -91,9 +94,12 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** A gRPC length-prefixed message: an uncompressed flag byte, the length (big-endian uint32), the message. */
+function grpcEnvelope(message: Uint8Array): Buffer {
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  return body;
 }
 
 /** Samples a process's RSS while `work` runs; resolves with work's result, the peak seen and the CPU it used. */
@@ -213,11 +219,7 @@ function metricSum(text: string, name: string, having: string[]): number {
  * was the cached item by the body bytes h2load received (`total` × the size of one cache-hit response).
  */
 async function h2loadGetItem(binary: string, baseUrl: string, dir: string, id: string, cachedResponseBytes: number, rate: number, total: number) {
-  const message = toBinary(GetItemRequestSchema, create(GetItemRequestSchema, { id }));
-  // The gRPC envelope: an uncompressed flag byte, the message length (big-endian uint32), the message.
-  const body = Buffer.alloc(5 + message.length);
-  body.writeUInt32BE(message.length, 1);
-  body.set(message, 5);
+  const body = grpcEnvelope(toBinary(GetItemRequestSchema, create(GetItemRequestSchema, { id })));
   const bodyFile = join(dir, "getitem.grpc");
   const logFile = join(dir, `h2load-${Date.now()}.tsv`);
   writeFileSync(bodyFile, body);
@@ -254,6 +256,13 @@ async function h2loadGetItem(binary: string, baseUrl: string, dir: string, id: s
   const interval = 1000 / rate;
   let sendLagMaxMs = 0;
   let lastEnd = first;
+  // Bursts: runs of sends less than 50 µs apart.
+  const bursts: number[] = [];
+  bySend.forEach(({ startMs }, i) => {
+    if (i > 0 && startMs - bySend[i - 1]!.startMs < 0.05) bursts[bursts.length - 1]!++;
+    else bursts.push(1);
+  });
+  const medianBurst = percentile(Float64Array.from(bursts).sort(), 50);
   const fromDue = new Float64Array(bySend.length);
   bySend.forEach(({ startMs, endMs }, i) => {
     sendLagMaxMs = Math.max(sendLagMaxMs, startMs - (first + i * interval));
@@ -274,6 +283,7 @@ async function h2loadGetItem(binary: string, baseUrl: string, dir: string, id: s
     max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
     clientCpuTotalMs,
     sendLagMaxMs,
+    medianBurst,
     p99FromDueMs: percentile(fromDue, 99),
   };
 }
@@ -358,35 +368,83 @@ try {
   const baselineMax = await closedLoop(64, quick ? 1 : 3, () => redis.getBuffer("bench:baseline"));
   results.push({ protocol: "ioredis", scenario: "GET (baseline)", rate: "max", sent: 0, ok: 0, errors: 0, throughput: baselineMax, p50: NaN, p99: NaN, max: NaN, backendRssMb: 0, backendCpuMs: NaN, clientCpuMs: NaN, clientGcMaxMs: NaN });
 
-  // Connect first: its phases then show the backend's memory before any overload has grown the heap.
-  const protocols: Array<[string, Client<typeof DataService>]> = [
-    ["Connect", createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1" }))],
-    ["gRPC", createClient(DataService, createGrpcTransport({ baseUrl }))],
+  // The floor: the same load generator against a server that answers at once (bench/bare-server.ts), so that
+  // what this machine and the client cost on their own can be told from what the backend adds.
+  {
+    const barePorts = { grpc: await getFreePort(), http1: await getFreePort() };
+    const bare = spawn(process.execPath, [join(root, "bench/bare-server.ts"), String(barePorts.grpc), String(barePorts.http1)], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((r) => bare.stdout!.once("data", r));
+    for (const [protocol, generator] of [["Connect", "http1"], ["gRPC", "grpc"]] as const) {
+      const r = await runLoad({
+        protocol: generator, url: `http://127.0.0.1:${barePorts[generator]}`, path: "/bare", bodies: [Buffer.from(generator === "grpc" ? grpcEnvelope(new Uint8Array(40)) : "{}").toString("base64")],
+        contentType: "application/json", load: { rate: 1000, seconds: phaseSeconds },
+      });
+      results.push({ protocol, scenario: "bare server, answers at once (floor)", rate: 1000, sent: r.sent, ok: r.ok, errors: r.errors, throughput: r.throughput, p50: r.p50, p99: r.p99, max: r.max, backendRssMb: 0, backendCpuMs: NaN, clientCpuMs: r.cpuMsPerRequest, clientGcMaxMs: r.gcMaxMs });
+      console.log(`${protocol} bare server @1000/s: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`);
+    }
+    bare.kill("SIGTERM");
+  }
+
+  // Connect first: its phases then show the backend's memory before any overload has grown the heap. Every
+  // phase's load comes from bench/load-generator.ts, a process of its own sending pre-encoded requests, so that
+  // neither this process's heap nor connect-es's client costs land in the figures.
+  const protocols = [
+    { protocol: "Connect", generator: "http1" as const, client: createClient(DataService, createConnectTransport({ baseUrl, httpVersion: "1.1" })) },
+    { protocol: "gRPC", generator: "grpc" as const, client: createClient(DataService, createGrpcTransport({ baseUrl })) },
   ];
   const opts = { timeoutMs: requestTimeoutMs };
   let protocolIndex = 0;
-  for (const [protocol, client] of protocols) {
+  for (const { protocol, generator, client } of protocols) {
     const misses = missIds[protocolIndex++]!;
     for (const id of hot) await client.getItem({ id }, opts);
     const probe = () => client.getItem({ id: hot[0]! }, opts);
-    const phase = async (scenario: string, rate: number, send: (i: number) => Promise<unknown>, seconds = phaseSeconds) => {
+    /** Request bodies as this protocol sends them: enveloped binary for gRPC, JSON for Connect. */
+    const encode = <S extends DescMessage>(schema: S, init: MessageInitShape<S>): string => {
+      const message = create(schema, init);
+      if (generator === "http1") return Buffer.from(toJsonString(schema, message)).toString("base64");
+      return grpcEnvelope(toBinary(schema, message)).toString("base64");
+    };
+    const hotBodies = hot.map((id) => encode(GetItemRequestSchema, { id }));
+    const load = (path: string, bodies: string[], shape: LoadSpec["load"], headers?: LoadSpec["headers"]): LoadSpec => ({
+      protocol: generator,
+      url: baseUrl,
+      path: `/mesh.data.v1.DataService/${path}`,
+      bodies,
+      ...(headers === undefined ? {} : { headers }),
+      contentType: "application/json",
+      load: shape,
+      timeoutMs: requestTimeoutMs,
+      // Warmed up on cache hits, so that a phase's own requests (a miss, a create) are each sent once.
+      warmup: { count: 200, path: "/mesh.data.v1.DataService/GetItem", bodies: hotBodies },
+    });
+    /** Runs one phase and checks in the backend's own metrics that it answered what the phase expects. */
+    const phase = async (scenario: string, rate: number, spec: LoadSpec, expectCache?: "hit" | "miss") => {
       await settle(probe);
-      const mine = process.cpuUsage();
-      const [r, rss, cpuMs] = await observe(pid, () => fixedRate(rate, seconds, send));
-      const client = process.cpuUsage(mine);
+      const before = await (await fetch(`${baseUrl}/metrics`)).text();
+      const [r, rss, cpuMs] = await observe(pid, () => runLoad(spec));
+      const after = await (await fetch(`${baseUrl}/metrics`)).text();
+      if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
+      const delta = (name: string, having: string[]) => metricSum(after, name, having) - metricSum(before, name, having);
+      if (expectCache !== undefined) {
+        // The warm-up's 200 hits count too; a phase of misses must have missed once per request sent.
+        const hits = delta("cache_hits_total", ['cache="item"']);
+        const missed = delta("cache_misses_total", ['cache="item"']);
+        const expected = expectCache === "hit" ? missed === 0 && hits >= r.sent : missed === r.sent;
+        if (!expected) throw new Error(`${protocol} ${scenario}: expected cache ${expectCache}s, the backend counted ${hits} hits and ${missed} misses`);
+      }
       const ok = Math.max(1, r.ok);
-      results.push({ protocol, scenario, rate, ...r, backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: (client.user + client.system) / 1000 / ok });
+      results.push({
+        protocol, scenario, rate, sent: r.sent, ok: r.ok, errors: r.errors, throughput: r.throughput, p50: r.p50, p99: r.p99, max: r.max,
+        backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: r.cpuMsPerRequest, clientGcMaxMs: r.gcMaxMs,
+      });
       console.log(`${protocol} ${scenario} @${rate}/s: ${fmt(r.throughput, 0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, ${r.errors} errors`);
     };
+    const at = (rate: number) => ({ rate, seconds: phaseSeconds });
     // Well below saturation: what one request costs in latency when the CPU is not the bottleneck.
-    await phase("GetItem, cache hit", 100, (i) => client.getItem({ id: hot[i % hot.length]! }, opts));
-    await phase("GetItem, cache hit", 1000, (i) =>
-      client.getItem({ id: hot[i % hot.length]! }, opts).then((r) => {
-        if (!r.cached) throw new Error("expected a cache hit");
-      }),
-    );
+    await phase("GetItem, cache hit", 100, load("GetItem", hotBodies, at(100)), "hit");
+    await phase("GetItem, cache hit", 1000, load("GetItem", hotBodies, at(1000)), "hit");
     if (protocol === "gRPC" && h2load !== undefined) {
-      // The same phase with a load generator that has no GC pauses: what remains is the backend's.
+      // The same phase with nghttp2's C load generator, as a second opinion on the client's share.
       await settle(probe);
       const answer = await client.getItem({ id: hot[0]! }, opts);
       if (!answer.cached) throw new Error("expected a cache hit");
@@ -397,37 +455,35 @@ try {
         protocol, scenario: "GetItem, cache hit, h2load client", rate: 1000, sent: r.sent, ok: r.ok, errors: r.errors, throughput: r.throughput,
         p50: r.p50, p99: r.p99, max: r.max, clientGcMaxMs: NaN, backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: r.clientCpuTotalMs / ok,
       });
-      h2loadExtra = { sendLagMaxMs: r.sendLagMaxMs, p99FromDueMs: r.p99FromDueMs, allCached: r.allCached };
+      h2loadExtra = { sendLagMaxMs: r.sendLagMaxMs, p99FromDueMs: r.p99FromDueMs, allCached: r.allCached, medianBurst: r.medianBurst };
       console.log(`${protocol} GetItem, cache hit, h2load @1000/s: ${fmt(r.throughput, 0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, ${r.errors} errors`);
     }
-    await phase("GetItem, cache miss", missRate, (i) =>
-      client.getItem({ id: misses[i]! }, opts).then((r) => {
-        if (r.cached) throw new Error("expected a cache miss");
-      }),
+    await phase("GetItem, cache miss", missRate, load("GetItem", misses.map((id) => encode(GetItemRequestSchema, { id })), at(missRate)), "miss");
+    await phase("ListItems, 50 per page, cached", 500, load("ListItems", [encode(ListItemsRequestSchema, { pageSize: 50 })], at(500)));
+    await phase("ListItems, 50 per page, nocache", 200, load("ListItems", [encode(ListItemsRequestSchema, { pageSize: 50, nocache: true })], at(200)));
+    const creates = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => encode(CreateItemRequestSchema, { item: { name: `${prefix}-${protocol}-${i}`, metadata: { i } } }));
+    await phase("CreateItem", 50, load("CreateItem", creates("created-slow", 50 * phaseSeconds), at(50)));
+    await phase(
+      "CreateItem",
+      200,
+      load("CreateItem", creates("created", 200 * phaseSeconds), at(200), Array.from({ length: 200 * phaseSeconds }, (_, i) => ({ "idempotency-key": `${protocol}-${i}` }))),
     );
-    await phase("ListItems, 50 per page, cached", 500, () => client.listItems({ pageSize: 50 }, opts));
-    await phase("ListItems, 50 per page, nocache", 200, () => client.listItems({ pageSize: 50, nocache: true }, opts));
-    await phase("CreateItem", 50, (i) => client.createItem({ item: { name: `created-slow-${protocol}-${i}` } }, opts));
-    await phase("CreateItem", 200, (i) =>
-      client.createItem({ item: { name: `created-${protocol}-${i}`, metadata: { i } } }, { ...opts, headers: { "idempotency-key": `${protocol}-${i}` } }),
-    );
-    const saturate = async (scenario: string, send: (i: number) => Promise<unknown>) => {
+    const saturate = async (scenario: string, spec: LoadSpec) => {
       await settle(probe);
-      const seconds = quick ? 1 : 3;
-      const mine = process.cpuUsage();
-      const [max, rss, cpuMs] = await observe(pid, () => closedLoop(64, seconds, send));
-      const client = process.cpuUsage(mine);
-      const answered = max * seconds;
+      const [r, rss, cpuMs] = await observe(pid, () => runLoad(spec));
+      if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
+      const ok = Math.max(1, r.ok);
       results.push({
-        protocol, scenario, rate: "max", sent: 0, ok: 0, errors: 0, throughput: max, p50: NaN, p99: NaN, max: NaN, clientGcMaxMs: NaN,
-        backendRssMb: rss, backendCpuMs: cpuMs / answered, clientCpuMs: (client.user + client.system) / 1000 / answered,
+        protocol, scenario, rate: "max", sent: 0, ok: 0, errors: r.errors, throughput: r.throughput, p50: NaN, p99: NaN, max: NaN, clientGcMaxMs: NaN,
+        backendRssMb: rss, backendCpuMs: cpuMs / ok, clientCpuMs: r.cpuMsPerRequest,
       });
-      console.log(`${protocol} ${scenario}, 64 callers: ${fmt(max, 0)} req/s`);
+      console.log(`${protocol} ${scenario}, 64 callers: ${fmt(r.throughput, 0)} req/s`);
     };
-    await saturate("GetItem, cache hit", (i) => client.getItem({ id: hot[i % hot.length]! }, opts));
+    const callers = { callers: 64, seconds: quick ? 1 : 3 };
+    await saturate("GetItem, cache hit", load("GetItem", hotBodies, callers));
     // The same server answering grpc.health.v1 Check: the per-RPC cost of the stack without the data layer.
-    const health = createClient(Health, protocol === "gRPC" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "1.1" }));
-    await saturate("Health/Check (stack baseline)", () => health.check({ service: "" }, opts));
+    await saturate("Health/Check (stack baseline)", { ...load("GetItem", [encode(HealthCheckRequestSchema, { service: "" })], callers), path: "/grpc.health.v1.Health/Check" });
   }
   redis.disconnect();
 
@@ -447,15 +503,17 @@ try {
   ];
   const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
   const lines: string[] = [];
-  for (const [protocol] of protocols) {
+  for (const { protocol } of protocols) {
     const hit = find(protocol, "GetItem, cache hit", 1000);
+    const floor = find(protocol, "bare server, answers at once (floor)", 1000);
     const create = find(protocol, "CreateItem", 200);
     const hitMax = find(protocol, "GetItem, cache hit", "max");
     const stack = find(protocol, "Health/Check (stack baseline)", "max");
     lines.push(
       `- ${protocol}: cache-hit GetItem p99 ${fmt(hit.p99)} ms at 1,000 req/s (target < 5 ms: ${verdict(hit.p99 < 5 && hit.errors === 0)}); ` +
         `CreateItem p99 ${fmt(create.p99)} ms at 200 req/s (target < 15 ms: ${verdict(create.p99 < 15 && create.errors === 0)}). ` +
-        `The load generator's own longest GC pause in those phases: ${fmt(hit.clientGcMaxMs, 1)} ms and ${fmt(create.clientGcMaxMs, 1)} ms.`,
+        `The load generator's own longest GC pause in those phases: ${fmt(hit.clientGcMaxMs, 1)} ms and ${fmt(create.clientGcMaxMs, 1)} ms; ` +
+        `the same generator against a server that answers at once measured p50 ${fmt(floor.p50)} ms, p99 ${fmt(floor.p99)} ms at 1,000 req/s (the floor of this machine and client).`,
       `- ${protocol}: cache-hit GetItem against a plain ioredis GET in this process: p50 ${fmt(hit.p50 / baseline.p50, 1)}×, ` +
         `p99 ${fmt(hit.p99 / baseline.p99, 1)}× at 1,000 req/s; throughput with 64 callers ${fmt(hitMax.throughput, 0)} vs ${fmt(baselineMax, 0)} req/s ` +
         `(${fmt((hitMax.throughput / baselineMax) * 100, 1)} % of the baseline); backend CPU per hit ${fmt(hitMax.backendCpuMs, 3)} ms, ` +
@@ -469,9 +527,10 @@ try {
     lines.push(
       `- gRPC with h2load as the load generator (nghttp2's, a C program: no GC pauses of its own), same backend, same run: cache-hit GetItem ` +
         `p50 ${fmt(viaH2load.p50)} ms, p99 ${fmt(viaH2load.p99)} ms, max ${fmt(viaH2load.max)} ms at 1,000 req/s (target < 5 ms: ${verdict(viaH2load.p99 < 5 && viaH2load.errors === 0)}), ` +
-        `against p99 ${fmt(node.p99)} ms from this process's Node client. h2load (\`-c 1 -m 256 --rps 1000\`, one HTTP/2 connection, every request for one hot item) ` +
+        `against p99 ${fmt(node.p99)} ms from the Node load generator. h2load (\`-c 1 -m 256 --rps 1000\`, one HTTP/2 connection, every request for one hot item) ` +
         `times a request from the moment it submits it to the end of its response; its sends lagged an even 1,000/s schedule by at most ` +
         `${fmt(h2loadExtra.sendLagMaxMs, 1)} ms, and counted from the due time, as the other rows are, p99 is ${fmt(h2loadExtra.p99FromDueMs)} ms. ` +
+        `Its --rps timer sends in bursts (median ${fmt(h2loadExtra.medianBurst, 0)} requests within 50 µs of each other), a harsher load than an even 1,000/s. ` +
         `Every call's code is checked in the backend's metrics (GetItem, code ok: ${viaH2load.errors === 0 ? "all" : `all but ${viaH2load.errors}`}), ` +
         `and the body bytes received ${h2loadExtra.allCached ? "are" : "are **not**"} exactly those of as many cache-hit answers; its client CPU is h2load's.`,
     );
@@ -487,13 +546,16 @@ try {
 
 \`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it: the telemetry
 preload and lib/server/service-node-flags.ts, \`${serviceNodeFlags.filter((f) => f.startsWith("--max")).join(" ")}\` and the compile cache) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} and a private
-${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. Fixed rates
-are an open loop: each request is measured from the moment it was due. Cache misses read a different, never-read
-item each time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
+${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. The load
+comes from bench/load-generator.ts, a Node process of its own that sends pre-encoded requests over node:http2 (one
+connection) or node:http (keep-alive): none of this process's heap or connect-es's client costs are in the figures.
+Fixed rates are an open loop, paced evenly: each request is measured from the moment it was due. The "bare server"
+rows are that generator against a server that answers at once: the floor of this machine and client. Each phase's
+cache hits or misses are checked in the backend's own metrics. Cache misses read a different, never-read item each
+time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
 backend answers quickly again. "Backend CPU per request" is the backend process's user + system time divided by
-the requests it answered, and "Client CPU" the same for this process (the load generator and the clients); they
-depend much less than latency on what else runs on the machine (runs on this VM still differ by up to a third). A client CPU near 1000 / rate ms means the client,
-not the backend, was the limit.
+the requests it answered, and "Client CPU" the same for the load generator; they depend much less than latency on
+what else runs on the machine (runs on this VM still differ by up to a third).
 
 ${table.join("\n")}
 

@@ -11,7 +11,6 @@
 // (latency from when each request was due). Writes bench/results/mesh-vs-seed.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -23,6 +22,7 @@ import { getFreePort } from "../lib/infra/free-port.ts";
 import { findExecutable } from "../lib/infra/find-executable.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
 import { startService, stopAllServices } from "../test/spawn-service.ts";
+import { runLoad, type LoadResult, type LoadSpec } from "./load-generator.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -31,64 +31,9 @@ const rounds = quick ? 1 : 3;
 const callers = 32;
 const rate = 300;
 
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(samples).sort();
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function get(agent: http.Agent, port: number, path: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        if (res.statusCode !== 200) return fail(new Error(`HTTP ${res.statusCode}`));
-        JSON.parse(Buffer.concat(chunks).toString());
-        done();
-      });
-      res.on("error", fail);
-    });
-    req.on("error", fail);
-  });
-}
-
-async function closedLoop(call: () => Promise<void>, durationS: number) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        try {
-          await call();
-          latencies.push(performance.now() - t);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  return { throughput: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
-}
-
-async function openLoop(call: () => Promise<void>) {
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const pending: Array<Promise<void>> = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(call().then(() => void latencies.push(performance.now() - due), () => void errors++));
-  }
-  await Promise.all(pending);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+/** The load generator in a process of its own (bench/load-generator.ts), GETting `path` on `port`. */
+function load(port: number, path: string, shape: LoadSpec["load"]): Promise<LoadResult> {
+  return runLoad({ protocol: "http1", url: `http://127.0.0.1:${port}`, method: "GET", path, load: shape, connections: callers });
 }
 
 function node(args: string[]): ChildProcess {
@@ -204,10 +149,9 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     process.on("exit", () => nginxProcess.kill("SIGKILL"));
     await until(async () => (await fetch(`http://127.0.0.1:${nginxPort}${path}`)).status === 200, "the seed stack");
 
-    const agent = new http.Agent({ keepAlive: true, maxSockets: callers });
-    const cases: Array<[string, () => Promise<void>]> = [
-      ["mesh: REST via gateway → 2 backends (least-request)", () => get(agent, gateway.port, path)],
-      ["seed: nginx least_conn → 2 Express", () => get(agent, nginxPort, path)],
+    const cases: Array<[string, (shape: LoadSpec["load"]) => Promise<LoadResult>]> = [
+      ["mesh: REST via gateway → 2 backends (least-request)", (shape) => load(gateway.port, path, shape)],
+      ["seed: nginx least_conn → 2 Express", (shape) => load(nginxPort, path, shape)],
     ];
     // CPU per request of each stack's own processes (not Valkey, not the load generator), over the closed-loop
     // rounds: it depends much less than throughput and latency on what else the machine runs.
@@ -218,12 +162,12 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     const cpuSpent = new Map<string, number[]>();
     const answered = new Map<string, number>();
     const cpuNow = (name: string) => parts[name]!.map(([, pids]) => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0));
-    for (const [, call] of cases) await closedLoop(call, quick ? 0.5 : 3);
-    const results = new Map<string, Array<Awaited<ReturnType<typeof closedLoop>>>>();
+    for (const [, call] of cases) await call({ callers, seconds: quick ? 0.5 : 3 });
+    const results = new Map<string, LoadResult[]>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, call] of cases) {
         const before = cpuNow(name);
-        const result = await closedLoop(call, seconds);
+        const result = await call({ callers, seconds });
         const after = cpuNow(name);
         const spent = cpuSpent.get(name) ?? after.map(() => 0);
         cpuSpent.set(name, spent.map((ms, i) => ms + after[i]! - before[i]!));
@@ -236,7 +180,7 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     for (const [name, call] of cases) {
       const all = results.get(name)!;
       const median = [...all].sort((a, b) => a.throughput - b.throughput)[Math.floor(all.length / 2)]!;
-      const open = await openLoop(call);
+      const open = await call({ rate, seconds });
       rows.push({ name, median, open, errors: all.reduce((s, r) => s + r.errors, 0) + open.errors });
     }
     const [mesh, seed] = rows as [(typeof rows)[0], (typeof rows)[0]];
@@ -251,8 +195,8 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
     const markdown = `## Mesh against the seed stack
 
-\`node bench/mesh-vs-seed.bench.ts\`: a REST GET of one cached item, on loopback, under one load generator (Node's
-HTTP/1.1 client, keep-alive, ${callers} callers). **Mesh:** a gateway process (REST transcoding, least-request
+\`node bench/mesh-vs-seed.bench.ts\`: a REST GET of one cached item, on loopback, under one load generator
+(bench/load-generator.ts: a Node process of its own, HTTP/1.1 keep-alive, ${callers} callers). **Mesh:** a gateway process (REST transcoding, least-request
 balancing, retries, breakers, bulkheads; auth and rate limits off, as the seed stack has none) to two backend
 processes (DataService.GetItem, a Valkey read-through cache hit), instances from a control plane. **Seed stack:**
 nginx ${nginxVersion} (\`least_conn\`, upstream keep-alive, 1 worker) in front of two Express ${readPackageVersion("express")} processes

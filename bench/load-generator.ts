@@ -1,0 +1,241 @@
+// A lean load generator for the benchmarks, run in a process of its own: `runLoad(spec)` spawns it and resolves
+// with what it measured.
+//
+// Why its own process, and why not the connect-es clients: a load generator's garbage-collection pauses and
+// timer bursts land in every latency it measures. This one sends pre-encoded requests on node:http2 (gRPC) or
+// node:http (HTTP/1.1), keeps latencies in a preallocated Float64Array, paces an open loop evenly (one send per
+// timer turn at most a millisecond late, each request timed from the moment it was due), and reports its own
+// longest GC pause so that a figure near it can be read as the generator's, not the server's.
+import { spawn } from "node:child_process";
+import http from "node:http";
+import http2 from "node:http2";
+import { PerformanceObserver } from "node:perf_hooks";
+
+/** One kind of request, sent again and again; `bodies` and `headers` are cycled by request number. */
+export interface LoadSpec {
+  /** `grpc`: HTTP/2 POST, success is grpc-status 0. `http1`: HTTP/1.1 with keep-alive, success is a 2xx status. */
+  protocol: "grpc" | "http1";
+  /** Base URL, for example http://127.0.0.1:8080. */
+  url: string;
+  method?: "GET" | "POST";
+  path: string;
+  /** Request bodies, base64 (for gRPC: the enveloped message); request i sends bodies[i % length]. */
+  bodies?: string[];
+  /** HTTP/1.1 only: the content-type of every request with a body (gRPC always sends application/grpc). */
+  contentType?: string;
+  /** Extra request headers; request i sends headers[i % length]. */
+  headers?: Array<Record<string, string>>;
+  /** Open loop at `rate` requests a second, or a closed loop of `callers` that each send again on an answer. */
+  load: { rate: number; seconds: number } | { callers: number; seconds: number };
+  /** HTTP/1.1 connections at most (default 64); gRPC uses one HTTP/2 connection, as a client channel does. */
+  connections?: number;
+  timeoutMs?: number;
+  /** Requests sent and not measured before the run (connections open, code compiled on both sides); by default 200 of the spec's own. */
+  warmup?: { count: number; path?: string; bodies?: string[] };
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  /** The first failure's description (status and message), if any. */
+  firstError?: string;
+  /** Answered requests a second, over the time from the first send to the last answer. */
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** How far behind its schedule the open loop sent, at worst (ms); 0 for a closed loop. */
+  sendLagMaxMs: number;
+  /** The generator's own longest garbage-collection pause during the run (ms). */
+  gcMaxMs: number;
+  /** The generator's CPU time per answered request (ms). */
+  cpuMsPerRequest: number;
+}
+
+/** Runs `spec` in a load-generator process of its own and resolves with its figures. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const child = spawn(process.execPath, ["--max-semi-space-size=16", import.meta.filename], { stdio: ["pipe", "pipe", "inherit"] });
+  child.stdin.end(JSON.stringify(spec));
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`the load generator exited with code ${code}`);
+  return JSON.parse(out) as LoadResult;
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+type Send = (path: string, body: Buffer | undefined, headers: Record<string, string> | undefined, done: (error: string | undefined) => void) => void;
+
+function grpcSender(spec: LoadSpec): { send: Send; close(): void } {
+  const session = http2.connect(spec.url);
+  session.on("error", () => {});
+  const timeoutMs = spec.timeoutMs ?? 5000;
+  return {
+    send(path, body, extra, done) {
+      const headers = { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" };
+      const stream = session.request(extra === undefined ? headers : { ...headers, ...extra });
+      let status: string | undefined;
+      let message: string | undefined;
+      stream.setTimeout(timeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      stream.on("response", (headers) => {
+        // Trailers-only answers (errors) carry grpc-status in the response headers.
+        if (headers["grpc-status"] !== undefined) [status, message] = [String(headers["grpc-status"]), String(headers["grpc-message"] ?? "")];
+        else if (headers[":status"] !== 200) [status, message] = [`http ${headers[":status"]}`, ""];
+      });
+      stream.on("trailers", (trailers) => {
+        status ??= String(trailers["grpc-status"]);
+        message ??= String(trailers["grpc-message"] ?? "");
+      });
+      stream.on("data", () => {});
+      stream.on("close", () => done(status === "0" ? undefined : `grpc-status ${status ?? "none (stream closed)"} ${decodeURIComponent(message ?? "")}`));
+      stream.end(body);
+    },
+    close: () => session.close(),
+  };
+}
+
+function http1Sender(spec: LoadSpec): { send: Send; close(): void } {
+  const url = new URL(spec.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections ?? 64 });
+  return {
+    send(path, body, extra, done) {
+      const method = spec.method ?? (body === undefined ? "GET" : "POST");
+      const headers = body === undefined || spec.contentType === undefined ? extra : { "content-type": spec.contentType, ...extra };
+      const req = http.request({ agent, host: url.hostname, port: url.port, method, path, headers, timeout: spec.timeoutMs ?? 5000 }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          res.on("data", () => {}).on("end", () => done(undefined));
+          return;
+        }
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk)).on("end", () => done(`http ${status} ${text.slice(0, 200)}`));
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", (err) => done(err.message));
+      req.end(body);
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+async function generate(spec: LoadSpec): Promise<LoadResult> {
+  const decode = (list: string[] | undefined) => (list ?? []).map((b) => Buffer.from(b, "base64"));
+  const bodies = decode(spec.bodies);
+  const sender = spec.protocol === "grpc" ? grpcSender(spec) : http1Sender(spec);
+  const send = (i: number, done: (error: string | undefined) => void) =>
+    sender.send(spec.path, bodies.length === 0 ? undefined : bodies[i % bodies.length], spec.headers?.[i % spec.headers.length], done);
+  let gcMaxMs = 0;
+  let measuring = false;
+  const gc = new PerformanceObserver((list) => {
+    if (measuring) for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  // Warm-up: connections open, code paths compiled, on both sides; eight at a time.
+  const warmup = spec.warmup ?? { count: 200 };
+  const warmupBodies = warmup.bodies === undefined ? bodies : decode(warmup.bodies);
+  const warm = (i: number, done: (error: string | undefined) => void) =>
+    sender.send(warmup.path ?? spec.path, warmupBodies.length === 0 ? undefined : warmupBodies[i % warmupBodies.length], warmup.path === undefined ? spec.headers?.[i % spec.headers.length] : undefined, done);
+  await new Promise<void>((resolve, reject) => {
+    let left = warmup.count;
+    if (left === 0) return resolve();
+    const next = (i: number) =>
+      warm(i, (error) => {
+        if (error !== undefined) return reject(new Error(`warm-up request failed: ${error}`));
+        if (--left === 0) resolve();
+        else if (i + 8 < warmup.count) next(i + 8);
+      });
+    for (let i = 0; i < Math.min(8, warmup.count); i++) next(i);
+  });
+
+  const load = spec.load;
+  const capacity = "rate" in load ? Math.ceil(load.rate * load.seconds) : 2_000_000;
+  const latencies = new Float64Array(capacity);
+  let ok = 0;
+  let errors = 0;
+  let sent = 0;
+  let firstError: string | undefined;
+  let sendLagMaxMs = 0;
+  measuring = true;
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  let lastAnswer = start;
+  const record = (due: number, error: string | undefined) => {
+    const now = performance.now();
+    lastAnswer = now;
+    if (error === undefined) latencies[ok++] = now - due;
+    else {
+      errors++;
+      firstError ??= error;
+    }
+  };
+  await new Promise<void>((resolve) => {
+    if ("rate" in load) {
+      const interval = 1000 / load.rate;
+      let settled = 0;
+      const tick = () => {
+        const now = performance.now();
+        while (sent < capacity && start + sent * interval <= now) {
+          const due = start + sent * interval;
+          sendLagMaxMs = Math.max(sendLagMaxMs, now - due);
+          send(sent++, (error) => {
+            record(due, error);
+            if (++settled === capacity) resolve();
+          });
+        }
+        if (sent < capacity) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+      };
+      tick();
+    } else {
+      const until = start + load.seconds * 1000;
+      let running = load.callers;
+      const caller = () => {
+        if (performance.now() >= until || sent >= capacity) {
+          if (--running === 0) resolve();
+          return;
+        }
+        const due = performance.now();
+        send(sent++, (error) => {
+          record(due, error);
+          caller();
+        });
+      };
+      for (let c = 0; c < load.callers; c++) caller();
+    }
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  measuring = false;
+  // GC entries arrive after the pause: one more turn, so that the last one is in.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc.disconnect();
+  sender.close();
+  const sorted = latencies.subarray(0, ok).sort();
+  return {
+    sent,
+    ok,
+    errors,
+    ...(firstError === undefined ? {} : { firstError }),
+    throughput: ok / ((lastAnswer - start) / 1000),
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
+    max: ok === 0 ? Number.NaN : sorted[ok - 1]!,
+    sendLagMaxMs,
+    gcMaxMs,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, ok),
+  };
+}
+
+if (process.argv[1] === import.meta.filename) {
+  let input = "";
+  for await (const chunk of process.stdin) input += chunk;
+  const result = await generate(JSON.parse(input) as LoadSpec);
+  process.stdout.write(JSON.stringify(result));
+}
