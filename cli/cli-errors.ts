@@ -22,6 +22,11 @@ export function describeCliError(err: unknown, controlUrl: string): { code: numb
     case Code.Unavailable:
     case Code.DeadlineExceeded:
       return { code: exitCodes.unavailable, message: `the control plane at ${controlUrl} is unreachable (${e.rawMessage}); is the mesh up (\`npm start\`), or set MESH_CONTROL_URL` };
+    case Code.Unauthenticated:
+      return {
+        code: exitCodes.failure,
+        message: `the control plane at ${controlUrl} refused the call (${e.rawMessage}); it runs with the mesh's service secret: set MESH_SERVICE_SECRET to the same value, or run the CLI where \`npm start\` keeps .mesh/service-secret`,
+      };
     case Code.Unimplemented:
       return { code: exitCodes.failure, message: `this control plane does not support that yet (${e.rawMessage})` };
     case Code.Aborted:

@@ -20,10 +20,17 @@ async function freeRange(count: number): Promise<number> {
   throw new Error("no free port range");
 }
 
+/** The mesh's service secret: control and the gateway run with it, so the CLI must present the credential. */
+const serviceSecret = "a-service-secret-for-the-mesh-cli-test-0123456789";
+
 /** Runs `mesh ARGS` with stdout piped (so: plain output), returning its exit code and output. */
 async function mesh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return meshWith({ MESH_SERVICE_SECRET: serviceSecret }, ...args);
+}
+
+async function meshWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["cli/mesh.ts", ...args], { env: { PATH: process.env.PATH, MESH_CONTROL_URL: control.url }, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, ["cli/mesh.ts", ...args], { env: { PATH: process.env.PATH, MESH_CONTROL_URL: control.url, ...env }, timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -62,6 +69,7 @@ beforeAll(async () => {
       BACKEND_REPLICAS: "2",
       BACKEND_PORT: String(backendPort),
       HEALTH_PROBE_INTERVAL_MS: "200",
+      MESH_SERVICE_SECRET: serviceSecret,
     },
   });
   await eventually(
@@ -69,7 +77,7 @@ beforeAll(async () => {
     (s) => s.instances.filter((i) => i.instance.state === "SERVING_STATE_SERVING").length === 2,
   );
   // A gateway that finds the backends through the control plane's watch stream.
-  gateway = await startService({ name: "gateway", env: { INSTANCE_ID: "gateway-cli", CONTROL_URL: control.url } });
+  gateway = await startService({ name: "gateway", env: { INSTANCE_ID: "gateway-cli", CONTROL_URL: control.url, MESH_SERVICE_SECRET: serviceSecret } });
 }, 60_000);
 
 afterAll(async () => {
@@ -148,6 +156,14 @@ describe("mesh CLI against a running mesh", () => {
     expect(outcomes.ok).toBeGreaterThan(0);
     const status = await eventually(() => json<StatusJson>("status"), (s) => s.instances.length === 1);
     expect(status.instances.map((i) => i.instance.id)).toEqual(["backend-1"]);
+  });
+
+  it("without the mesh's service secret, control refuses the CLI and says what to set", async () => {
+    // No MESH_SERVICE_SECRET (a .mesh/service-secret that `npm start` left here holds another secret).
+    const res = await meshWith({}, "--control", control.url, "events", "--limit", "1");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("MESH_SERVICE_SECRET");
+    expect(res.stdout).toBe("");
   });
 
   it("exit codes mean something: usage 2, not found 3, unreachable 4", async () => {

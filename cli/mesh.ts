@@ -3,7 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../lib/config/load-config.ts";
 import { createCliContext, type CliContext } from "./cli-context.ts";
 import { UsageError, describeCliError, exitCodes } from "./cli-errors.ts";
-import { readCliConfig } from "./cli-config.ts";
+import { cliServiceSecret, readCliConfig } from "./cli-config.ts";
 import { createCliOutput } from "./cli-output.ts";
 import { registerChaosCommand } from "./commands/chaos-command.ts";
 import { registerEventsCommand } from "./commands/events-command.ts";
@@ -32,7 +32,7 @@ const program = new Command("mesh")
 let context: CliContext | undefined;
 const getContext = (): CliContext => {
   const o = program.opts<{ control: string; json?: boolean }>();
-  context ??= createCliContext(o.control, createCliOutput({ json: o.json === true, noColor: config.NO_COLOR !== undefined }));
+  context ??= createCliContext(o.control, createCliOutput({ json: o.json === true, noColor: config.NO_COLOR !== undefined }), cliServiceSecret(config));
   return context;
 };
 

@@ -1,6 +1,6 @@
-// Backends with the mesh's service secret take calls from mesh processes only: a caller that bypasses the
-// gateway is refused, health, status and reflection stay public, and control (which holds the secret too)
-// still drives faults on the backend. Real control and backend processes, real sockets.
+// Backends and control with the mesh's service secret take calls from mesh processes only: a caller that
+// bypasses the gateway is refused, health, status and reflection stay public, and control (which holds the
+// secret too) still drives faults on the backend. Real control and backend processes, real sockets.
 import { create, type DescService } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
@@ -102,14 +102,14 @@ describe("a backend with the mesh's service secret", () => {
   });
 
   it("registers with control and takes control's fault calls, which carry control's credential", async () => {
-    const registry = client(RegistryService, control.url);
+    const registry = client(RegistryService, control.url, [createServiceCredentialInterceptor(mesh)]);
     await expect
       .poll(async () => (await registry.listInstances({ service: "backend" })).instances.find((i) => i.id === "backend-credential")?.state, {
         timeout: 15_000,
       })
       .toBe(ServingState.SERVING);
 
-    const chaos = client(ChaosService, control.url);
+    const chaos = client(ChaosService, control.url, [createServiceCredentialInterceptor(mesh)]);
     const injected = await chaos.injectFault({
       target: { target: { case: "instanceId", value: "backend-credential" } },
       fault: create(FaultSchema, { spec: { case: "errorRate", value: { rate: 1 } }, duration: durationFromMs(60_000), methods: ["mesh.data.v1.DataService/GetItem"] }),
@@ -119,5 +119,23 @@ describe("a backend with the mesh's service secret", () => {
     expect(status.activeFaults.map((f) => f.spec.case)).toEqual(["errorRate"]);
     await chaos.clearFault({ id: injected.fault!.id });
     expect((await client(StatusService, backend.url).getStatus({})).activeFaults).toEqual([]);
+  });
+});
+
+describe("a control plane with the mesh's service secret", () => {
+  it("refuses callers without the credential, so that nobody can act as a subject the gateway vouched for", async () => {
+    const outsider = client(ChaosService, control.url, [
+      (next) => (req) => {
+        req.header.set("x-mesh-subject", "forged-admin");
+        return next(req);
+      },
+    ]);
+    expect(await codeOf(outsider.listFaults({}))).toBe(Code.Unauthenticated);
+    expect(await codeOf(client(RegistryService, control.url, [createServiceCredentialInterceptor(impostor)]).listInstances({}))).toBe(Code.Unauthenticated);
+    expect(await codeOf(client(RegistryService, control.url, [createServiceCredentialInterceptor(mesh)]).listInstances({}))).toBe("ok");
+  });
+
+  it("keeps its health check public", async () => {
+    expect((await client(Health, control.url).check({})).status).toBe(Serving.SERVING);
   });
 });

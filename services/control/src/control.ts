@@ -19,7 +19,7 @@ import { startMeshService, type MeshService } from "../../../lib/server/start-me
 import { createPostgresProbe } from "../../../lib/status/dependency-probes.ts";
 import { createSupervisor } from "../../../lib/process/supervisor.ts";
 import { createClientCache } from "../../../lib/rpc/create-client-cache.ts";
-import { createServiceCredentialInterceptor, startServiceCredential } from "../../../lib/auth/service-credential.ts";
+import { createServiceCredentialInterceptor, requireServiceCredential, startServiceCredential } from "../../../lib/auth/service-credential.ts";
 import { createClientTracingInterceptor } from "../../../lib/telemetry/tracing-interceptors.ts";
 import { createBreakerBoard } from "./breakers/breaker-board.ts";
 import { createBreakerService } from "./breakers/breaker-service.ts";
@@ -159,6 +159,9 @@ export async function startControl(config: ControlConfig, deps: { logger: Logger
     logger,
     healthChecks: { postgres: pgCheck(pool) },
     status: { database: createPostgresProbe(pool, 5) },
+    // With the mesh's secret, control answers only credentialed callers (gateways, backends, the CLI with the
+    // secret), so the caller identity the gateway forwards (x-mesh-subject) cannot be forged by going around it.
+    interceptors: config.MESH_SERVICE_SECRET === undefined ? [] : [requireServiceCredential({ secret: config.MESH_SERVICE_SECRET })],
     routes(router) {
       router.service(RegistryService, createRegistryService({ state: registry, now, stop: stop.signal }));
       router.service(PolicyService, createPolicyService({ store: policies, onChange: (p) => registry.upsertPolicy(p) }));
