@@ -149,15 +149,25 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     process.on("exit", () => nginxProcess.kill("SIGKILL"));
     await until(async () => (await fetch(`http://127.0.0.1:${nginxPort}${path}`)).status === 200, "the seed stack");
 
+    // The floor: the cheapest two-hop Node.js stack doing the same hops (bench/seed/two-hop-floor.ts).
+    const floorPorts = [await getFreePort(), await getFreePort()];
+    const floorServers = floorPorts.map((port) => node([join(root, "bench/seed/two-hop-floor.ts"), "server", String(port), infra.redisUrl, "seed:item:"]));
+    const floorProxyPort = await getFreePort();
+    const floorProxy = node([join(root, "bench/seed/two-hop-floor.ts"), "proxy", String(floorProxyPort), ...floorPorts.map((p) => `http://127.0.0.1:${p}`)]);
+    children.push(...floorServers, floorProxy);
+    await until(async () => (await fetch(`http://127.0.0.1:${floorProxyPort}${path}`)).status === 200, "the two-hop floor");
+
     const cases: Array<[string, (shape: LoadSpec["load"]) => Promise<LoadResult>]> = [
       ["mesh: REST via gateway → 2 backends (least-request)", (shape) => load(gateway.port, path, shape)],
       ["seed: nginx least_conn → 2 Express", (shape) => load(nginxPort, path, shape)],
+      ["floor: bare Node proxy → 2 bare Node gRPC servers", (shape) => load(floorProxyPort, path, shape)],
     ];
     // CPU per request of each stack's own processes (not Valkey, not the load generator), over the closed-loop
     // rounds: it depends much less than throughput and latency on what else the machine runs.
     const parts: Record<string, Array<[string, number[]]>> = {
       [cases[0]![0]]: [["gateway", [gateway.pid]], ["backends", backendPids]],
       [cases[1]![0]]: [["nginx", withChildren(nginxProcess.pid!)], ["Express", expressPids]],
+      [cases[2]![0]]: [["proxy", [floorProxy.pid!]], ["servers", floorServers.map((c) => c.pid!)]],
     };
     const cpuSpent = new Map<string, number[]>();
     const answered = new Map<string, number>();
@@ -183,7 +193,7 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
       const open = await call({ rate, seconds });
       rows.push({ name, median, open, errors: all.reduce((s, r) => s + r.errors, 0) + open.errors });
     }
-    const [mesh, seed] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    const [mesh, seed, floor] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
     const ratio = mesh.median.throughput / seed.median.throughput;
     const cpuPerRequest = (name: string) => cpuSpent.get(name)!.map((ms) => (ms * 1000) / answered.get(name)!);
     const cpuLine = (name: string) => {
@@ -214,6 +224,11 @@ ${rows.map((r) => `| ${r.name} | ${r.median.throughput.toFixed(0)} | ${fixed(r.m
   alone keep busy, throughput goes as its inverse: the mesh would reach ${((cpuTotal(seed.name) / cpuTotal(mesh.name)) * 100).toFixed(0)} % of the seed stack.
 - The mesh path has two Node.js hops (gateway, backend with its interceptors: tracing, metrics, faults, cache), the seed
   stack one (nginx is C); all processes share the machine's ${cpus().length} CPUs with the load generator.
+- The floor (bench/seed/two-hop-floor.ts) is the cheapest Node.js stack with the mesh's hops: a bare HTTP/1.1 → gRPC
+  proxy and two bare HTTP/2 servers doing one Valkey GET, without codecs, validation, metrics, tracing, retries,
+  breakers or auth. It reached ${((floor.median.throughput / seed.median.throughput) * 100).toFixed(0)} % of the seed stack's throughput at ${cpuLine(floor.name)} CPU per request: a
+  gateway and backend written in Node.js cost at least that, so on this machine no such design reaches 100 %. The
+  mesh reached ${((mesh.median.throughput / floor.median.throughput) * 100).toFixed(0)} % of the floor.
 
 Load average (1 min) when the run started and ended: ${loadBefore.toFixed(2)}, ${loadAfter.toFixed(2)}.
 
