@@ -310,7 +310,8 @@ const dataDir = await mkdtemp(join(tmpdir(), "bench-data-service-"));
 // Traversable (not listable), so that a PostgreSQL run as the postgres account reaches its folder inside.
 await chmod(dataDir, 0o711);
 let backend: ChildProcess | undefined;
-const infra = await startLocalInfra({ dataDir: join(dataDir, "infra") });
+// Durable, as in production: CreateItem's figures include the WAL flush at each commit.
+const infra = await startLocalInfra({ dataDir: join(dataDir, "infra"), durablePostgres: true });
 try {
   const port = await getFreePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -545,7 +546,7 @@ try {
   const markdown = `## Data service
 
 \`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it: the telemetry
-preload and lib/server/service-node-flags.ts, \`${serviceNodeFlags.filter((f) => f.startsWith("--max")).join(" ")}\` and the compile cache) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} and a private
+preload and lib/server/service-node-flags.ts, \`${serviceNodeFlags.filter((f) => f.startsWith("--max")).join(" ")}\` and the compile cache) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} (fsync and synchronous commit on) and a private
 ${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. The load
 comes from bench/load-generator.ts, a Node process of its own that sends pre-encoded requests over node:http2 (one
 connection) or node:http (keep-alive): none of this process's heap or connect-es's client costs are in the figures.

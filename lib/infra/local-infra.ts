@@ -21,6 +21,8 @@ export interface StartLocalInfraOptions {
   database?: string;
   /** Without PostgreSQL binaries, serve an embedded PGlite instead of failing. Default false. */
   allowPglite?: boolean;
+  /** Keep the private PostgreSQL's fsync and synchronous commits on, as in production. Default false. */
+  durablePostgres?: boolean;
   logger?: InfraLogger;
   /** PATH string searched for the binaries. Default: this process's PATH. */
   searchPath?: string;
@@ -82,6 +84,7 @@ async function startDatabase(
       dir: join(dataDir, "postgres"),
       logger,
       ...(options.database === undefined ? {} : { database: options.database }),
+      ...(options.durablePostgres === true ? { durable: true } : {}),
       ...(options.postgresVersionRoots === undefined ? {} : { versionRoots: options.postgresVersionRoots }),
       ...searchPath(options),
     });
