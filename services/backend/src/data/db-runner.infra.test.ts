@@ -11,7 +11,7 @@ import { createDependencyFaultGate } from "../faults/dependency-fault-gate.ts";
 import { createFaultRegistry } from "../faults/fault-registry.ts";
 import type { Call } from "./call-context.ts";
 import { createDataMetrics } from "./data-metrics.ts";
-import { createDbRunner, type DbRunner } from "./db-runner.ts";
+import { createDbRunner, type DbRunner, type Query } from "./db-runner.ts";
 
 let db: TestSchema;
 const logs: Array<Record<string, unknown>> = [];
@@ -64,9 +64,11 @@ describe("statement_timeout", () => {
     ["a long deadline: still the configured bound", 60_000, 5000, 5000],
     ["a short deadline: what remains of it", 1500, 1000, 1500],
   ])("for %s", async (_label, deadline, atLeast, atMost) => {
-    const read = await runner.read(call(deadline), "show", (q) => q<{ t: string }>("show", "SELECT current_setting('statement_timeout') AS t"));
-    const write = await runner.write(call(deadline), "show", (q) => q<{ t: string }>("show", "SELECT current_setting('statement_timeout') AS t"));
-    for (const { rows } of [read, write]) {
+    const show = (q: Query) => q<{ t: string }>("show", "SELECT current_setting('statement_timeout') AS t");
+    const read = await runner.read(call(deadline), "show", show);
+    const write = await runner.write(call(deadline), "show", show);
+    const statement = await runner.writeStatement(call(deadline), "show", show);
+    for (const { rows } of [read, write, statement]) {
       const ms = rows[0]!.t.endsWith("ms") ? Number.parseInt(rows[0]!.t) : Number.parseInt(rows[0]!.t) * 1000;
       expect(ms).toBeGreaterThanOrEqual(atLeast);
       expect(ms).toBeLessThanOrEqual(atMost);
@@ -105,6 +107,72 @@ describe("cancellation", () => {
       await client.query("ROLLBACK");
       client.release();
     }
+  });
+});
+
+describe("single-statement writes", () => {
+  const counter = async () => (await db.pool.query<{ n: number }>("SELECT n FROM counter WHERE id = 1")).rows[0]!.n;
+
+  it("commit by themselves", async () => {
+    const before = await counter();
+    await runner.writeStatement(call(), "bump", (q) => q("bump", "UPDATE counter SET n = n + 1 WHERE id = 1"));
+    expect(await counter()).toBe(before + 1);
+    await runner.writeStatement(call(), "bump", (q) => q("bump", "UPDATE counter SET n = n - 1 WHERE id = 1"));
+  });
+
+  it("refuse a second statement", async () => {
+    const failure = await runner
+      .writeStatement(call(), "two", async (q) => {
+        await q("one", "SELECT 1");
+        await q("two", "SELECT 2");
+      })
+      .catch((e: unknown) => e);
+    expect(String(failure)).toContain("single-statement write");
+  });
+
+  it("ask the server to stop the statement of a cancelled call, and report that it did not commit", async () => {
+    const before = await counter();
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = runner
+      .writeStatement(call(undefined, controller.signal), "cancelled", (q) =>
+        q("bump_slowly", "WITH bump AS (UPDATE counter SET n = n + 100 WHERE id = 1 RETURNING n) SELECT pg_sleep(3), n FROM bump"),
+      )
+      .catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new ConnectError("cancelled", Code.Canceled)), 100);
+    expect(ConnectError.from(await pending).code).toBe(Code.Canceled);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(await counter()).toBe(before);
+  });
+
+  it("are not run again when the connection fails after the statement was sent: it may have committed", async () => {
+    let attempts = 0;
+    const pending = runner
+      .writeStatement(call(), "terminated", (q) => {
+        attempts++;
+        return q("sleep", "SELECT pg_sleep(3) AS terminated_here");
+      })
+      .catch((e: unknown) => e);
+    // The server ends the session while the statement runs, as a restart or a failover would.
+    for (let terminated = 0; terminated === 0; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const { rowCount } = await db.pool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%AS terminated_here%' AND pid <> pg_backend_pid()",
+      );
+      terminated = rowCount ?? 0;
+    }
+    const failure = await pending;
+    expect(attempts).toBe(1);
+    expect(failure).toMatchObject({ code: "57P01" });
+  });
+
+  it("are run again after a conflict PostgreSQL rolled back", async () => {
+    let attempts = 0;
+    await runner.writeStatement(call(), "conflicted", async (q) => {
+      if (attempts++ === 0) throw Object.assign(new Error("could not serialize access"), { code: "40001" });
+      await q("one", "SELECT 1");
+    });
+    expect(attempts).toBe(2);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   ConsecutiveBreaker,
@@ -55,10 +56,42 @@ export interface DbRunner {
   read<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
   /** Work in one transaction, retried only when the failure proves nothing was committed. */
   write<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
+  /**
+   * A write that is one statement (data-modifying CTEs can hold several changes), which PostgreSQL runs as
+   * a transaction of its own: no BEGIN or COMMIT round trips, and the session's statement_timeout (set
+   * only when it changes, as for reads). `work` may run one query; a second throws. The statement is its
+   * own commit: once sent it is retried only after a conflict PostgreSQL rolled back, and a cancelled call
+   * asks the server to stop it but still awaits its outcome, so that a statement that committed is always
+   * reported as committed. It is prepared on each connection, which parses and plans it once.
+   */
+  writeStatement<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
 }
 
-/** Statement timeouts are set per session; remember each connection's so reads skip a redundant SET. */
+/**
+ * Statement timeouts outside transactions are set per session; remember each connection's so that work
+ * skips a redundant SET.
+ */
 const sessionTimeouts = new WeakMap<pg.PoolClient, number>();
+
+/**
+ * What a session's statement_timeout is set to for a remaining `ms`: rounded down to three significant
+ * digits (at most 1 % shorter), so that calls with similar deadlines find it already set on their
+ * connection and skip the SET's round trip. Never longer than `ms`.
+ */
+export function sessionTimeoutMs(ms: number): number {
+  const step = 10 ** Math.max(0, String(Math.floor(ms)).length - 3);
+  return Math.floor(ms / step) * step;
+}
+
+/** Distinct statements a runner prepares at most. */
+const maxPreparedStatements = 64;
+
+/**
+ * What an abort does to a statement in flight: `abandon` stops waiting for it (the connection is then
+ * destroyed, which rolls an open transaction back); `cancel` asks the server to stop it but still awaits
+ * its outcome, for a statement that commits by itself; `ignore` awaits it regardless.
+ */
+type OnAbort = "abandon" | "cancel" | "ignore";
 
 /**
  * PostgreSQL access for the data layer. Every unit of work goes through retry (exponential backoff with
@@ -66,7 +99,7 @@ const sessionTimeouts = new WeakMap<pg.PoolClient, number>();
  * down calls fail fast with Unavailable and recover by themselves, and a bulkhead sized to the pool. Each statement passes the dependency fault
  * gate, runs under a statement_timeout no longer than the call's remaining deadline, is raced against the
  * call's signal (an abandoned statement is cancelled and its connection destroyed, which rolls its
- * transaction back), and is measured.
+ * transaction back; a statement that commits by itself is cancelled and awaited), and is measured.
  */
 export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}): DbRunner {
   const { pool, gate, logger, metrics } = deps;
@@ -122,9 +155,29 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
     });
   }
 
+  /** Prepared statement names by text; bounded, in case a caller's texts were not a fixed set. */
+  const preparedNames = new Map<string, string>();
+
+  /**
+   * A name for `text` as a prepared statement, so that each connection parses and plans it once (for the
+   * long data-modifying statements that is most of their cost); undefined once too many texts were seen.
+   * Derived from the text, so that runners sharing a pool agree on it.
+   */
+  function preparedName(text: string): string | undefined {
+    let name = preparedNames.get(text);
+    if (name === undefined && preparedNames.size < maxPreparedStatements) {
+      name = `data_${createHash("sha256").update(text).digest("base64url").slice(0, 32)}`;
+      preparedNames.set(text, name);
+    }
+    return name;
+  }
+
   interface Session {
     readonly client: pg.PoolClient;
-    /** The signal won a race: the connection's state is unknown and it must not be reused. */
+    /**
+     * The signal won a race, or a cancel request was sent: the connection's state is unknown (a late
+     * cancel could hit its next statement) and it must not be reused.
+     */
     abandoned: boolean;
   }
 
@@ -134,22 +187,26 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
     operation: string,
     text: string,
     values: readonly unknown[] | undefined,
-    how: { race?: boolean; onSend?: () => void } = {},
+    how: { onAbort?: OnAbort; onSend?: () => void; prepare?: boolean } = {},
   ): Promise<pg.QueryResult<R>> {
-    const race = how.race ?? true;
-    if (race && call.signal.aborted) throw call.signal.reason;
+    const onAbort = how.onAbort ?? "abandon";
+    if (onAbort !== "ignore" && call.signal.aborted) throw call.signal.reason;
     await gate.pass("database", call.procedure, call.signal);
     how.onSend?.();
     const started = performance.now();
     let outcome = "error";
     try {
-      const pending = session.client.query<R>(text, values as unknown[] | undefined);
-      const result = race
-        ? await raceSignal(pending, call.signal, () => {
-            session.abandoned = true;
-            cancelBackend(session.client);
-          })
-        : await pending;
+      const name = how.prepare ? preparedName(text) : undefined;
+      const pending = session.client.query<R>({ text, values: values as unknown[] | undefined, ...(name === undefined ? {} : { name }) });
+      const result =
+        onAbort === "abandon"
+          ? await raceSignal(pending, call.signal, () => {
+              session.abandoned = true;
+              cancelBackend(session.client);
+            })
+          : onAbort === "cancel"
+            ? await cancelOnAbort(session, pending, call.signal)
+            : await pending;
       outcome = "ok";
       return result;
     } finally {
@@ -171,8 +228,36 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
     pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
   }
 
+  /**
+   * Awaits a statement that commits by itself. On abort the server is asked to stop it; its outcome is
+   * still awaited: a statement that completed anyway has committed and is reported so, one that failed
+   * did not commit and fails with the call's reason.
+   */
+  async function cancelOnAbort<R>(session: Session, pending: Promise<R>, signal: AbortSignal): Promise<R> {
+    const cancel = () => {
+      session.abandoned = true;
+      cancelBackend(session.client);
+    };
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      return await pending;
+    } catch (err) {
+      throw signal.aborted ? signal.reason : err;
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
+  }
+
   function queryFor(session: Session, call: Call): Query {
     return (operation, text, values) => run(session, call, operation, text, values);
+  }
+
+  /** Sets the session's statement_timeout for `call`, unless the connection already has it. */
+  async function useSessionTimeout(session: Session, call: Call): Promise<void> {
+    const timeout = sessionTimeoutMs(timeoutFor(call));
+    if (sessionTimeouts.get(session.client) === timeout) return;
+    await run(session, call, "set_statement_timeout", `SET statement_timeout = ${timeout}`, undefined);
+    sessionTimeouts.set(session.client, timeout);
   }
 
   /** Whether the connection may go back to the pool after `err`. */
@@ -195,11 +280,7 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
         const session: Session = { client: await acquire(call), abandoned: false };
         let failure: unknown;
         try {
-          const timeout = timeoutFor(call);
-          if (sessionTimeouts.get(session.client) !== timeout) {
-            await run(session, call, "set_statement_timeout", `SET statement_timeout = ${timeout}`, undefined);
-            sessionTimeouts.set(session.client, timeout);
-          }
+          await useSessionTimeout(session, call);
           return await work(queryFor(session, call));
         } catch (err) {
           failure = err;
@@ -222,7 +303,7 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
           // Not raced: once COMMIT is sent its outcome is awaited, so a write that commits is always followed
           // by its cache invalidation.
           await run(session, call, "commit", "COMMIT", undefined, {
-            race: false,
+            onAbort: "ignore",
             onSend: () => {
               commitSent = true;
             },
@@ -236,6 +317,37 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
               session.abandoned = true;
             });
           }
+          throw err;
+        } finally {
+          session.client.release(!reusable(session, failure));
+        }
+      }, call.signal);
+    },
+
+    writeStatement(call, operation, work) {
+      return writePolicy.execute(async ({ attempt }) => {
+        countRetry(attempt, operation);
+        const session: Session = { client: await acquire(call), abandoned: false };
+        let failure: unknown;
+        let sent = false;
+        try {
+          await useSessionTimeout(session, call);
+          let used = false;
+          const statement: Query = (statementOperation, text, values) => {
+            if (used) throw new Error(`${operation} is a single-statement write but ran a second statement`);
+            used = true;
+            return run(session, call, statementOperation, text, values, {
+              onAbort: "cancel",
+              prepare: true,
+              onSend: () => {
+                sent = true;
+              },
+            });
+          };
+          return await work(statement);
+        } catch (err) {
+          failure = err;
+          if (sent && isConnectionFailure(err) && typeof err === "object" && err !== null) commitUnknown.add(err);
           throw err;
         } finally {
           session.client.release(!reusable(session, failure));

@@ -1,10 +1,13 @@
 import { fileURLToPath } from "node:url";
+import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ItemSchema } from "../../../../gen/mesh/data/v1/data_pb.ts";
 import { migrate } from "../../../../lib/db/migrate.ts";
 import { createTestSchema, type TestSchema } from "../../../../test/test-schema.ts";
 import type { Query } from "./db-runner.ts";
-import { listItemRows } from "./item-sql.ts";
+import { itemJson, listItemRows, selectItem } from "./item-sql.ts";
+import { itemFromRow } from "./row-codec.ts";
 import { listUserRows } from "./user-sql.ts";
 import type { ItemOrder, StoredStatus } from "./validate-item-request.ts";
 
@@ -87,5 +90,31 @@ describe("list queries use the 0002 indexes, without sorting", () => {
       await client.query("RESET enable_seqscan");
       client.release();
     }
+  });
+});
+
+describe("itemJson", () => {
+  const query: Query = ((_operation: string, text: string, values?: readonly unknown[]) => db.pool.query(text, values as unknown[])) as Query;
+
+  // Timestamps with no fraction, milliseconds and microseconds; every kind of value; each status; deleted.
+  it.each([
+    ["whole seconds", null, "{}", "active", "2026-03-04 05:06:07+00", null],
+    ["milliseconds", "null", `{"a":{"b":[1,2.5,"x"]}}`, "archived", "2026-03-04 05:06:07.12+00", null],
+    ["microseconds", `"text"`, `{"n":1e21,"s":"ünï \\"q\\" 😀"}`, "active", "2026-03-04 05:06:07.000123+00", "2026-03-05 00:00:00.5+00"],
+    ["a list and a deletion", "[true,false,null,0,-1.5]", "{}", "archived", "1999-12-31 23:59:59.999999+00", "2000-01-01 00:00:00.01+00"],
+  ])("writes %s as toJson(ItemSchema) does", async (_label, value, metadata, status, createdAt, deletedAt) => {
+    const { rows } = await db.pool.query<{ id: string }>(
+      `INSERT INTO items (name, value, metadata, status, version, created_at, updated_at, deleted_at)
+       VALUES ('json ' || gen_random_uuid(), $1::jsonb, $2::jsonb, $3, 7, $4::timestamptz, $4::timestamptz + interval '1.001 s', $5)
+       RETURNING id`,
+      [value, metadata, status, createdAt, deletedAt],
+    );
+    const id = rows[0]!.id;
+    const item = itemFromRow((await selectItem(query, id))!);
+    const json = await db.pool.query<{ json: JsonValue; text: string }>(`SELECT ${itemJson("items")} AS json, ${itemJson("items")}::text AS text FROM items WHERE id = $1`, [id]);
+    expect(json.rows[0]!.json).toEqual(toJson(ItemSchema, item));
+    // Equal as jsonb too, where number and key order do not matter but every string does.
+    const same = await db.pool.query<{ same: boolean }>("SELECT $1::jsonb = $2::jsonb AS same", [json.rows[0]!.text, JSON.stringify(toJson(ItemSchema, item))]);
+    expect(same.rows[0]!.same).toBe(true);
   });
 });

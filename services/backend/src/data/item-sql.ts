@@ -1,4 +1,7 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import { changeParameters, changeRecordCtes, type ChangeContext } from "./change-log-sql.ts";
 import type { Query } from "./db-runner.ts";
+import { claimKeyCte, keyParameters, visibleRecordQuery, type IdempotencyRecord, type KeyedRequest } from "./idempotency-sql.ts";
 import type { PageCursor } from "./page-token.ts";
 import type { ItemFields, ItemOrder, MutablePath, StoredStatus } from "./validate-item-request.ts";
 
@@ -23,42 +26,156 @@ const columns = `id, name, value::text AS value, metadata::text AS metadata, sta
   ${utc("created_at")} AS created_at, ${utc("updated_at")} AS updated_at, ${utc("deleted_at")} AS deleted_at`;
 
 /** The row, live or deleted. */
-export async function selectItem(query: Query, id: string, forUpdate = false): Promise<ItemRow | undefined> {
-  const { rows } = await query<ItemRow>(
-    forUpdate ? "item.select_for_update" : "item.select",
-    `SELECT ${columns} FROM items WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`,
-    [id],
-  );
+export async function selectItem(query: Query, id: string): Promise<ItemRow | undefined> {
+  const { rows } = await query<ItemRow>("item.select", `SELECT ${columns} FROM items WHERE id = $1`, [id]);
   return rows[0];
 }
 
-export async function insertItem(query: Query, fields: ItemFields): Promise<ItemRow> {
-  const { rows } = await query<ItemRow>(
-    "item.insert",
-    `INSERT INTO items (name, value, metadata, status) VALUES ($1, $2::jsonb, $3::jsonb, $4) RETURNING ${columns}`,
-    [fields.name, fields.valueJson ?? null, fields.metadataJson, fields.status],
-  );
-  return rows[0]!;
+/** A timestamptz as protobuf's JSON writes a Timestamp: UTC, with 0, 3 or 6 fraction digits (PostgreSQL keeps microseconds). */
+function jsonTime(column: string): string {
+  const at = `(${column} AT TIME ZONE 'UTC')`;
+  return `to_char(${at}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
+         WHEN to_char(${at}, 'US') = '000000' THEN ''
+         WHEN to_char(${at}, 'US') LIKE '%000' THEN to_char(${at}, '.MS')
+         ELSE to_char(${at}, '.US') END || 'Z'`;
 }
 
-/** Writes the fields named in `paths` (one static statement: a flag per field), bumps the version. */
-export async function updateItemFields(
+/**
+ * The item in `row` (a relation with the items columns) as the API's JSON, as `toJson(ItemSchema, item)`
+ * writes it (item-sql.infra.test.ts holds the two together): for the audit rows, outbox events and
+ * idempotent responses that a statement writes beside the item.
+ */
+export function itemJson(row: string): string {
+  return `(jsonb_build_object(
+       'id', ${row}.id, 'name', ${row}.name, 'metadata', ${row}.metadata,
+       'status', CASE ${row}.status WHEN 'active' THEN 'ITEM_STATUS_ACTIVE' WHEN 'archived' THEN 'ITEM_STATUS_ARCHIVED' END,
+       'version', ${row}.version::text,
+       'createTime', ${jsonTime(`${row}.created_at`)},
+       'updateTime', ${jsonTime(`${row}.updated_at`)})
+     || CASE WHEN ${row}.value IS NULL THEN '{}' ELSE jsonb_build_object('value', ${row}.value) END
+     || CASE WHEN ${row}.deleted_at IS NULL THEN '{}' ELSE jsonb_build_object('deleteTime', ${jsonTime(`${row}.deleted_at`)}) END)`;
+}
+
+/** What a create found: its row, or the idempotency key's record when another request had claimed the key. */
+export type CreateOutcome =
+  | { readonly created: ItemRow }
+  /** Undefined when the claim committed after this statement began: read it afresh. */
+  | { readonly created: undefined; readonly claimedBy: IdempotencyRecord | undefined };
+
+/**
+ * Creates the item with its audit row and `item.created` event in one statement, claiming the idempotency
+ * key first when there is one: a key that another request holds writes nothing and returns its record.
+ * The key records the response (the item's JSON) in the same statement, so a replay never finds it empty.
+ */
+export async function insertItem(
+  query: Query,
+  fields: ItemFields,
+  keyed: KeyedRequest | undefined,
+  change: ChangeContext,
+): Promise<CreateOutcome> {
+  // One row: the item's columns are all NULL when nothing was inserted, the record's when none is visible.
+  const { rows } = await query<{ [K in keyof ItemRow]: ItemRow[K] | null } & { request_hash: string | null; response: JsonValue | null }>(
+    "item.insert",
+    // The id is drawn here rather than by the column's default: the claim records the response before the
+    // row exists. MATERIALIZED: one id for every reference.
+    `WITH new_item AS MATERIALIZED (
+       SELECT gen_random_uuid() AS id, $1::text AS name, $2::jsonb AS value, $3::jsonb AS metadata, $4::text AS status,
+              1::bigint AS version, now() AS created_at, now() AS updated_at, NULL::timestamptz AS deleted_at
+     ),
+     ${claimKeyCte("new_item", itemJson("new_item"), 5)},
+     inserted AS (
+       INSERT INTO items (id, name, value, metadata, status, version, created_at, updated_at)
+       SELECT id, name, value, metadata, status, version, created_at, updated_at FROM new_item
+        WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
+       RETURNING ${columns}
+     ),
+     changed AS (
+       SELECT id AS entity_id, NULL::jsonb AS old_value, ${itemJson("new_item")} AS new_value
+         FROM new_item WHERE EXISTS (SELECT FROM inserted)
+     ),
+     ${changeRecordCtes("item", "changed", 8)}
+     SELECT inserted.*, taken.request_hash, taken.response
+       FROM (SELECT) AS result
+       LEFT JOIN inserted ON true
+       LEFT JOIN (${visibleRecordQuery(5)}) AS taken ON NOT EXISTS (SELECT FROM claim)`,
+    [fields.name, fields.valueJson ?? null, fields.metadataJson, fields.status, ...keyParameters(keyed), ...changeParameters(change)],
+  );
+  const { request_hash: requestHash, response, ...item } = rows[0]!;
+  if (item.id !== null) return { created: item as ItemRow };
+  return { created: undefined, claimedBy: requestHash === null ? undefined : { requestHash, response } };
+}
+
+/** An item write's rows: `before` when the id exists, `after` when the write's condition held and it wrote. */
+export interface ItemRowChange {
+  readonly before: ItemRow | undefined;
+  readonly after: ItemRow | undefined;
+}
+
+/**
+ * One statement that locks the row (so the version check and the audit's old value are exact), changes it
+ * when `condition` (over `before`, the locked row) holds, bumping its version, and records the change; the
+ * change's context takes the five parameters after `values`.
+ */
+async function changeItem(
+  query: Query,
+  operation: string,
+  set: string,
+  condition: string,
+  values: readonly unknown[],
+  change: ChangeContext,
+): Promise<ItemRowChange> {
+  const { rows } = await query<ItemRow & { state: "before" | "after" }>(
+    operation,
+    `WITH before AS (
+       SELECT * FROM items WHERE id = $1 FOR UPDATE
+     ),
+     after AS (
+       UPDATE items SET ${set}, version = items.version + 1, updated_at = greatest(now(), items.updated_at)
+         FROM before
+        WHERE items.id = before.id AND ${condition}
+       RETURNING items.*
+     ),
+     changed AS (
+       SELECT after.id AS entity_id, ${itemJson("before")} AS old_value, ${itemJson("after")} AS new_value FROM before, after
+     ),
+     ${changeRecordCtes("item", "changed", values.length + 1)}
+     SELECT 'before' AS state, ${columns} FROM before
+     UNION ALL
+     SELECT 'after' AS state, ${columns} FROM after`,
+    [...values, ...changeParameters(change)],
+  );
+  const row = (state: string) => {
+    const found = rows.find((r) => r.state === state);
+    if (found === undefined) return undefined;
+    const { state: _, ...item } = found;
+    return item;
+  };
+  return { before: row("before"), after: row("after") };
+}
+
+/** A live item that is not at `expectedVersion` (when given) is left alone. */
+const liveAtVersion = (parameter: string) => `before.deleted_at IS NULL AND (${parameter}::bigint IS NULL OR before.version = ${parameter}::bigint)`;
+
+/**
+ * Writes the fields named in `paths` (one static statement: a flag per field) of a live item at
+ * `expectedVersion` (when given), with the change's audit row and event.
+ */
+export function updateItemFields(
   query: Query,
   id: string,
   paths: ReadonlySet<MutablePath>,
   changes: Partial<ItemFields>,
-): Promise<ItemRow> {
-  const { rows } = await query<ItemRow>(
+  expectedVersion: bigint | undefined,
+  change: ChangeContext,
+): Promise<ItemRowChange> {
+  return changeItem(
+    query,
     "item.update",
-    `UPDATE items SET
-       name = CASE WHEN $2 THEN $3 ELSE name END,
-       value = CASE WHEN $4 THEN $5::jsonb ELSE value END,
-       metadata = CASE WHEN $6 THEN $7::jsonb ELSE metadata END,
-       status = CASE WHEN $8 THEN $9 ELSE status END,
-       version = version + 1,
-       updated_at = greatest(now(), updated_at)
-     WHERE id = $1
-     RETURNING ${columns}`,
+    `name = CASE WHEN $2 THEN $3 ELSE items.name END,
+       value = CASE WHEN $4 THEN $5::jsonb ELSE items.value END,
+       metadata = CASE WHEN $6 THEN $7::jsonb ELSE items.metadata END,
+       status = CASE WHEN $8 THEN $9 ELSE items.status END`,
+    liveAtVersion("$10"),
     [
       id,
       paths.has("name"),
@@ -69,24 +186,20 @@ export async function updateItemFields(
       changes.metadataJson ?? null,
       paths.has("status"),
       changes.status ?? null,
+      expectedVersion?.toString() ?? null,
     ],
+    change,
   );
-  return rows[0]!;
 }
 
-/** Soft delete (`deleted` true) or restore; bumps the version. */
-export async function setItemDeleted(query: Query, id: string, deleted: boolean): Promise<ItemRow> {
-  const { rows } = await query<ItemRow>(
-    deleted ? "item.soft_delete" : "item.undelete",
-    `UPDATE items SET
-       deleted_at = ${deleted ? "greatest(now(), created_at)" : "NULL"},
-       version = version + 1,
-       updated_at = greatest(now(), updated_at)
-     WHERE id = $1
-     RETURNING ${columns}`,
-    [id],
-  );
-  return rows[0]!;
+/** Soft-deletes a live item at `expectedVersion` (when given), with the change's audit row and event. */
+export function softDeleteItem(query: Query, id: string, expectedVersion: bigint | undefined, change: ChangeContext): Promise<ItemRowChange> {
+  return changeItem(query, "item.soft_delete", "deleted_at = greatest(now(), items.created_at)", liveAtVersion("$2"), [id, expectedVersion?.toString() ?? null], change);
+}
+
+/** Restores a deleted item, with the change's audit row and event. */
+export function undeleteItem(query: Query, id: string, change: ChangeContext): Promise<ItemRowChange> {
+  return changeItem(query, "item.undelete", "deleted_at = NULL", "before.deleted_at IS NOT NULL", [id], change);
 }
 
 export interface ItemPageQuery {

@@ -1,13 +1,22 @@
-import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { context, propagation } from "@opentelemetry/api";
 import { ItemSchema, ListItemsResponseSchema, type Item, type ListItemsResponse } from "../../../../gen/mesh/data/v1/data_pb.ts";
 import { notFound } from "../../../../lib/errors/connect-errors.ts";
 import type { Call } from "./call-context.ts";
-import { recordChange, type Change } from "./change-log-sql.ts";
-import type { DbRunner, Query } from "./db-runner.ts";
-import { claimIdempotencyKey, storeIdempotentResponse } from "./idempotency-sql.ts";
-import { cursorAfter, insertItem, listItemRows, selectItem, setItemDeleted, updateItemFields, type ItemRow } from "./item-sql.ts";
+import type { ChangeContext } from "./change-log-sql.ts";
+import type { DbRunner } from "./db-runner.ts";
+import { selectIdempotencyRecord, type IdempotencyRecord } from "./idempotency-sql.ts";
+import {
+  cursorAfter,
+  insertItem,
+  listItemRows,
+  selectItem,
+  softDeleteItem,
+  undeleteItem,
+  updateItemFields,
+  type ItemRow,
+} from "./item-sql.ts";
 import { encodePageToken } from "./page-token.ts";
 import { itemFromRow } from "./row-codec.ts";
 import type { ValidCreateItem, ValidListItems, ValidUpdateItem } from "./validate-item-request.ts";
@@ -45,7 +54,9 @@ function traceContext(): Record<string, string> | null {
   return Object.keys(carrier).length === 0 ? null : carrier;
 }
 
-const itemJson = (item: Item) => toJson(ItemSchema, item) as JsonValue;
+function changeContext(call: Call, action: ChangeContext["action"], topic: string): ChangeContext {
+  return { action, topic, requestId: call.requestId, actor: call.actor, traceContext: traceContext() };
+}
 
 function staleVersion(id: string, current: string, expected: bigint): ConnectError {
   return new ConnectError(
@@ -54,64 +65,45 @@ function staleVersion(id: string, current: string, expected: bigint): ConnectErr
   );
 }
 
-async function recordItemChange(
-  query: Query,
-  call: Call,
-  action: Change["action"],
-  topic: string,
-  before: Item | null,
-  after: Item,
-): Promise<void> {
-  await recordChange(query, {
-    entity: "item",
-    entityId: after.id,
-    action,
-    oldValue: before === null ? null : itemJson(before),
-    newValue: itemJson(after),
-    requestId: call.requestId,
-    actor: call.actor,
-    topic,
-    payload: { type: topic, action, item: itemJson(after), actor: call.actor, requestId: call.requestId },
-    traceContext: traceContext(),
-  });
+/** The first result under an idempotency key, for a repeat of its request. */
+function replay(record: IdempotencyRecord | undefined, requestHash: string): ItemWrite {
+  if (record !== undefined && record.requestHash !== requestHash) {
+    throw new ConnectError("this idempotency key was already used for a different request: use a new key for a new item", Code.AlreadyExists);
+  }
+  // The claim and its response commit together, so this means a row written by something else (or one
+  // that expired and was deleted meanwhile).
+  if (record?.response == null) throw new ConnectError("the first request with this idempotency key has no result; retry", Code.Aborted);
+  return { item: fromJson(ItemSchema, record.response), changed: false };
 }
 
-async function liveRowForUpdate(query: Query, id: string): Promise<ItemRow> {
-  const row = await selectItem(query, id, true);
-  if (row === undefined || row.deleted_at !== null) throw notFound("item", id);
-  return row;
+/** Why a write to a live item at `expectedVersion` wrote nothing. */
+function refusal(id: string, before: ItemRow | undefined, expectedVersion: bigint | undefined): ConnectError {
+  if (before === undefined || before.deleted_at !== null) return notFound("item", id);
+  if (expectedVersion !== undefined && BigInt(before.version) !== expectedVersion) return staleVersion(id, before.version, expectedVersion);
+  return new ConnectError(`item ${id} was not written`, Code.Internal);
 }
 
 /**
- * Items in PostgreSQL: every write is one transaction holding the row, its audit row and its outbox event.
- * Rows being changed are locked (SELECT ... FOR UPDATE), so version checks and audit "old" values are exact.
+ * Items in PostgreSQL: every write is one statement, and so one transaction, holding the row, its audit
+ * row and its outbox event (data-modifying CTEs; see item-sql.ts). Rows being changed are locked in it
+ * (SELECT ... FOR UPDATE), so version checks and audit "old" values are exact.
  */
 export function createItemStore(db: DbRunner, options: ItemStoreOptions = {}): ItemStore {
   const idempotencyTtl = options.idempotencyTtlSeconds ?? 86_400;
 
   return {
-    create(call, input) {
-      const key = input.idempotencyKey === undefined ? undefined : `CreateItem:${input.idempotencyKey}`;
-      return db.write(call, "item.create", async (query) => {
-        if (key !== undefined) {
-          const claim = await claimIdempotencyKey(query, key, input.requestHash, idempotencyTtl);
-          if (!claim.claimed) {
-            if (claim.requestHash !== input.requestHash) {
-              throw new ConnectError(
-                "this idempotency key was already used for a different request: use a new key for a new item",
-                Code.AlreadyExists,
-              );
-            }
-            // The claim and its response commit together, so this means a row written by something else.
-            if (claim.response === null) throw new ConnectError("the first request with this idempotency key has no result; retry", Code.Aborted);
-            return { item: fromJson(ItemSchema, claim.response), changed: false };
-          }
-        }
-        const item = itemFromRow(await insertItem(query, input.fields));
-        await recordItemChange(query, call, "create", "item.created", null, item);
-        if (key !== undefined) await storeIdempotentResponse(query, key, itemJson(item));
-        return { item, changed: true };
-      });
+    async create(call, input) {
+      const keyed =
+        input.idempotencyKey === undefined
+          ? undefined
+          : { key: `CreateItem:${input.idempotencyKey}`, requestHash: input.requestHash, ttlSeconds: idempotencyTtl };
+      const change = changeContext(call, "create", "item.created");
+      const outcome = await db.writeStatement(call, "item.create", (query) => insertItem(query, input.fields, keyed, change));
+      if (outcome.created !== undefined) return { item: itemFromRow(outcome.created), changed: true };
+      if (keyed === undefined) throw new Error("an item create without an idempotency key inserted nothing");
+      // The key is another request's. A claim that committed after the statement began was not visible to it.
+      const record = outcome.claimedBy ?? (await db.read(call, "item.create.replay", (query) => selectIdempotencyRecord(query, keyed.key)));
+      return replay(record, input.requestHash);
     },
 
     find(call, id) {
@@ -140,42 +132,31 @@ export function createItemStore(db: DbRunner, options: ItemStoreOptions = {}): I
       });
     },
 
-    update(call, input) {
-      return db.write(call, "item.update", async (query) => {
-        const before = await liveRowForUpdate(query, input.id);
-        if (input.expectedVersion !== undefined && BigInt(before.version) !== input.expectedVersion) {
-          throw staleVersion(input.id, before.version, input.expectedVersion);
-        }
-        const after = itemFromRow(await updateItemFields(query, input.id, input.paths, input.changes));
-        await recordItemChange(query, call, "update", "item.updated", itemFromRow(before), after);
-        return after;
-      });
+    async update(call, input) {
+      const change = changeContext(call, "update", "item.updated");
+      const { before, after } = await db.writeStatement(call, "item.update", (query) =>
+        updateItemFields(query, input.id, input.paths, input.changes, input.expectedVersion, change),
+      );
+      if (after === undefined) throw refusal(input.id, before, input.expectedVersion);
+      return itemFromRow(after);
     },
 
-    remove(call, id, expectedVersion) {
-      return db.write(call, "item.delete", async (query) => {
-        const before = await selectItem(query, id, true);
-        if (before === undefined) throw notFound("item", id);
-        if (before.deleted_at !== null) return { item: itemFromRow(before), changed: false };
-        if (expectedVersion !== undefined && BigInt(before.version) !== expectedVersion) {
-          throw staleVersion(id, before.version, expectedVersion);
-        }
-        const after = itemFromRow(await setItemDeleted(query, id, true));
-        await recordItemChange(query, call, "delete", "item.deleted", itemFromRow(before), after);
-        return { item: after, changed: true };
-      });
+    async remove(call, id, expectedVersion) {
+      const change = changeContext(call, "delete", "item.deleted");
+      const { before, after } = await db.writeStatement(call, "item.delete", (query) => softDeleteItem(query, id, expectedVersion, change));
+      if (after !== undefined) return { item: itemFromRow(after), changed: true };
+      // A deleted item is returned unchanged whatever the expected version.
+      if (before?.deleted_at != null) return { item: itemFromRow(before), changed: false };
+      throw refusal(id, before, expectedVersion);
     },
 
-    restore(call, id) {
-      return db.write(call, "item.undelete", async (query) => {
-        const before = await selectItem(query, id, true);
-        if (before === undefined) throw notFound("item", id);
-        if (before.deleted_at === null) return { item: itemFromRow(before), changed: false };
-        const after = itemFromRow(await setItemDeleted(query, id, false));
-        // Consumers know three item topics; a restore is an update that clears delete_time.
-        await recordItemChange(query, call, "undelete", "item.updated", itemFromRow(before), after);
-        return { item: after, changed: true };
-      });
+    async restore(call, id) {
+      // Consumers know three item topics; a restore is an update that clears delete_time.
+      const change = changeContext(call, "undelete", "item.updated");
+      const { before, after } = await db.writeStatement(call, "item.undelete", (query) => undeleteItem(query, id, change));
+      if (after !== undefined) return { item: itemFromRow(after), changed: true };
+      if (before === undefined) throw notFound("item", id);
+      return { item: itemFromRow(before), changed: false };
     },
   };
 }
