@@ -40,7 +40,33 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
     registers: [registry],
     enableExemplars: exemplars,
   });
-  const inFlightGauge = new Gauge({ name: "rpc_server_in_flight", help: "RPCs being handled now.", labelNames: ["rpc_service", "rpc_method"], registers: [registry] });
+  /** Per method: its label sets (made once, as each call would otherwise build and hash new ones) and calls in flight. */
+  interface MethodSeries {
+    readonly labels: { rpc_service: string; rpc_method: string };
+    readonly route: string;
+    inFlight: number;
+    /** By outcome code name: the RPC labels and the HTTP labels of a call that ended so. */
+    readonly outcomes: Map<number | string, { rpc: LabelValues<(typeof labelNames)[number]>; http: LabelValues<(typeof httpLabels)[number]> }>;
+  }
+  const series = new Map<object, MethodSeries>();
+  const seriesOf = (service: string, method: { name: string }): MethodSeries => {
+    let found = series.get(method);
+    if (found === undefined) {
+      found = { labels: { rpc_service: service, rpc_method: method.name }, route: `/${service}/${method.name}`, inFlight: 0, outcomes: new Map() };
+      series.set(method, found);
+    }
+    return found;
+  };
+  // Read at each scrape rather than moved on every call.
+  new Gauge({
+    name: "rpc_server_in_flight",
+    help: "RPCs being handled now.",
+    labelNames: ["rpc_service", "rpc_method"],
+    registers: [registry],
+    collect() {
+      for (const entry of series.values()) this.set(entry.labels, entry.inFlight);
+    },
+  });
   const httpLabels = ["method", "route", "status"] as const;
   const httpRequests = new Counter({ name: "http_requests_total", help: "Requests handled, by route and HTTP status.", labelNames: httpLabels, registers: [registry] });
   const httpDuration = new Histogram({
@@ -55,22 +81,31 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
   let inFlight = 0;
 
   const interceptor: Interceptor = (next) => async (req) => {
-    const service = req.service.typeName;
-    const method = req.method.name;
+    const entry = seriesOf(req.service.typeName, req.method);
     const started = now();
     inFlight++;
-    inFlightGauge.inc({ rpc_service: service, rpc_method: method });
+    entry.inFlight++;
     let done = false;
     const observe = (err: unknown) => {
       if (done) return;
       done = true;
       inFlight--;
-      inFlightGauge.dec({ rpc_service: service, rpc_method: method });
+      entry.inFlight--;
       const code = err === undefined ? undefined : ConnectError.from(err).code;
       const seconds = (now() - started) / 1000;
-      const labels = { rpc_service: service, rpc_method: method, code: codeName(code) };
+      // RPCs are POSTs but for Connect's GET.
+      const outcomeKey = req.requestMethod === "POST" ? (code ?? 0) : `${code ?? 0} ${req.requestMethod}`;
+      let outcome = entry.outcomes.get(outcomeKey);
+      if (outcome === undefined) {
+        outcome = {
+          rpc: { ...entry.labels, code: codeName(code) },
+          http: { method: req.requestMethod, route: entry.route, status: String(httpStatusOf(code)) },
+        };
+        entry.outcomes.set(outcomeKey, outcome);
+      }
+      const labels = outcome.rpc;
+      const http = outcome.http;
       requests.inc(labels);
-      const http = { method: req.requestMethod, route: `/${service}/${method}`, status: String(httpStatusOf(code)) };
       httpRequests.inc(http);
       if (exemplars) {
         // With exemplars on, prom-client takes only the object form; calls outside a sampled trace have none.

@@ -1,15 +1,17 @@
 import type http from "node:http";
 import type http2 from "node:http2";
-import { Code, ConnectError, createHandlerContext, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
-  invokeUnaryImplementation,
   mergeNonProtocolHeaders,
   validateReadWriteMaxBytes,
   type MethodSerializationLookup,
 } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, parseContentType, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
-import { callFinished, headerObject, headerValue, readBody, webHeaderInit, type UnarySpec } from "./grpc-unary-fast-path.ts";
+import { callHeaders, headerObject, requestHeadersOf } from "./call-headers.ts";
+import { headerValue, readBody } from "./grpc-unary-fast-path.ts";
+import { binaryEncodingOf } from "./message-with-encoded-field.ts";
+import { createUnaryCall, createUnaryInvoker, type UnaryInvoker, type UnarySpec } from "./unary-call.ts";
 
 export interface ConnectUnaryFastPathOptions {
   /** Unary methods by request path (`/package.Service/Method`). */
@@ -33,15 +35,15 @@ const parseBinaryFailure = /^parse binary:/;
 /**
  * The Connect protocol's unary POST (JSON or binary, uncompressed, HTTP/1.1 or HTTP/2) answered without
  * connect-es's universal handler and its request and response adapters. It uses connect-es's own pieces for
- * everything the client sees: the handler context, the interceptor chain (invokeUnaryImplementation), the
- * method's serializers, the error JSON, the HTTP status of each code and the `trailer-` headers. GET requests,
+ * everything the client sees: the interceptor chain (as createUnaryInvoker runs it), the method's serializers, the error JSON, the HTTP status of each code and the `trailer-` headers. GET requests,
  * compressed bodies and streams are left to connect-es. A binary body that is not protobuf answers
  * INVALID_ARGUMENT (400), as parseErrorsAsInvalidArgument makes connect-es answer. Responses are never
  * compressed.
  */
 export function createConnectUnaryFastPath(options: ConnectUnaryFastPathOptions): ConnectUnaryFastPath {
   const { methods, readMaxBytes } = options;
-  const interceptors = [...options.interceptors];
+  const invokers = new Map<UnarySpec, UnaryInvoker>();
+  for (const spec of methods.values()) invokers.set(spec, createUnaryInvoker(spec, options.interceptors));
   const limits = validateReadWriteMaxBytes(readMaxBytes, undefined, undefined);
   const serializers = new WeakMap<UnarySpec, MethodSerializationLookup<any, any>>();
   const serializationOf = (spec: UnarySpec) => {
@@ -64,54 +66,58 @@ export function createConnectUnaryFastPath(options: ConnectUnaryFastPathOptions)
     if (version !== undefined && version !== "1") return false;
     const spec = methods.get(req.url ?? "");
     if (spec === undefined) return false;
-    serve(spec, serializationOf(spec), type.binary, req, res).catch((err: unknown) => {
+    serve(spec, invokers.get(spec)!, serializationOf(spec), type.binary, req, res).catch((err: unknown) => {
       res.destroy();
       options.onError?.(err);
     });
     return true;
   };
 
-  async function serve(spec: UnarySpec, serialization: MethodSerializationLookup<any, any>, binary: boolean, req: Request, res: Response): Promise<void> {
-    const requestAbort = new AbortController();
-    let finished = false;
-    res.once("close", () => {
-      if (!finished) requestAbort.abort(new ConnectError("the client cancelled the call", Code.Canceled));
-    });
+  async function serve(
+    spec: UnarySpec,
+    invoke: UnaryInvoker,
+    serialization: MethodSerializationLookup<any, any>,
+    binary: boolean,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
     const timeout = parseTimeout(headerValue(req.headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
     const authority = req.headers.host ?? headerValue(req.headers[":authority"]) ?? "localhost";
-    const context = createHandlerContext({
-      service: spec.method.parent,
-      method: spec.method,
+    const call = createUnaryCall({
+      spec,
       protocolName: "connect",
-      requestMethod: "POST",
       url: `http://${authority}${req.url ?? ""}`,
       timeoutMs: timeout.timeoutMs,
-      requestSignal: requestAbort.signal,
-      requestHeader: webHeaderInit(req.headers),
-      responseHeader: { "content-type": binary ? "application/proto" : "application/json" },
-      contextValues: undefined,
+      requestHeader: requestHeadersOf(req.headers),
+      responseHeader: callHeaders({ "content-type": binary ? "application/proto" : "application/json" }),
+      responseTrailer: callHeaders(),
     });
+    let finished = false;
+    const onClose = () => {
+      if (!finished) call.cancel(new ConnectError("the client cancelled the call", Code.Canceled));
+    };
+    res.once("close", onClose);
     let status = 200;
     let body: Uint8Array;
     try {
       if (timeout.error) throw timeout.error;
       const bytes = await readBody(req, readMaxBytes);
       const input = parse(serialization, binary, bytes);
-      const output = await invokeUnaryImplementation(spec, context, input, interceptors);
-      body = serialization.getO(binary).serialize(output);
+      const output = await invoke(call, input);
+      body = (binary ? binaryEncodingOf(output) : undefined) ?? serialization.getO(binary).serialize(output);
     } catch (err) {
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
       status = codeToHttpStatus(error.code);
-      context.responseHeader.set("content-type", "application/json");
-      if (!error.isWireError) mergeNonProtocolHeaders(context.responseHeader, error.metadata);
+      call.responseHeader.set("content-type", "application/json");
+      if (!error.isWireError) mergeNonProtocolHeaders(call.responseHeader, error.metadata);
       body = errorToJsonBytes(error, undefined);
     } finally {
       finished = true;
-      // As connect-es does: the call's signal ends with the call (clearing any deadline timer).
-      context.abort(callFinished);
+      res.off("close", onClose);
+      call.finish();
     }
     if (res.destroyed) return;
-    const header = headerObject(trailerMux(context.responseHeader, context.responseTrailer));
+    const header = headerObject(call.responseTrailer.keys().next().done ? call.responseHeader : trailerMux(call.responseHeader, call.responseTrailer));
     header["content-length"] = String(body.byteLength);
     (res as http.ServerResponse).writeHead(status, header);
     res.end(body);

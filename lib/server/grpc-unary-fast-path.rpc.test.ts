@@ -13,10 +13,11 @@ import { createUnaryFastPathFixture } from "./test-support/unary-fast-path-fixtu
 const { methods, interceptor, seen, signals } = createUnaryFastPathFixture();
 const fastPath = createGrpcUnaryFastPath({ methods, interceptors: [interceptor], readMaxBytes: 1024 });
 let declined = 0;
-const server = http2.createServer((req, res) => {
-  if (fastPath(req, res)) return;
+const server = http2.createServer();
+server.on("stream", (stream, headers) => {
+  if (fastPath(stream, headers)) return;
   declined++;
-  res.writeHead(404).end();
+  stream.respond({ ":status": 404 }, { endStream: true });
 });
 let baseUrl = "";
 let sessions: Http2SessionManager;

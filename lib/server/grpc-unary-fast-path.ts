@@ -1,13 +1,11 @@
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import type { Readable } from "node:stream";
-import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+import { fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { writeGrpcTrailersOnly } from "./grpc-trailers-only.ts";
-
-/** A unary method and its implementation, as connect-es's router keeps them. */
-export type UnarySpec = MethodImplSpec & { kind: "unary"; method: DescMethodUnary };
+import { callHeaders, headerObject, requestHeadersOf } from "./call-headers.ts";
+import { binaryEncodingOf } from "./message-with-encoded-field.ts";
+import { createUnaryCall, createUnaryInvoker, type UnaryInvoker, type UnarySpec } from "./unary-call.ts";
 
 export interface GrpcUnaryFastPathOptions {
   /** Unary methods by request path (`/package.Service/Method`). */
@@ -20,87 +18,105 @@ export interface GrpcUnaryFastPathOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Returns true when it took the request; false leaves it untouched for connect-es. */
-export type GrpcUnaryFastPath = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => boolean;
+/**
+ * Returns true when it took the stream; false leaves it untouched for the compatibility API and connect-es.
+ * `response` is the stream's compatibility response where one was made: the answer is then written through it,
+ * as it also writes trailers of its own.
+ */
+export type GrpcUnaryFastPath = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, response?: http2.Http2ServerResponse) => boolean;
 
 const contentTypeProto = "application/grpc+proto";
 const envelopeHeaderBytes = 5;
-// A reason for aborting a finished call's signal: made once, as aborting without one builds a DOMException.
-export const callFinished = new ConnectError("the call has finished", Code.Canceled);
+const { NGHTTP2_CANCEL } = http2.constants;
+// A stream reset by the client emits 'error' and then 'close'; 'close' cancels the call, and without a
+// listener the error would end the process.
+const ignoreStreamError = () => {};
 
 /**
- * The common case of gRPC, a unary call over HTTP/2 with binary protobuf and no compression, answered without
- * connect-es's streaming pipeline, which builds a dozen async generators per call. It runs the same handler
- * context, interceptors (invokeUnaryImplementation) and trailer encoding (setTrailerStatus) as connect-es, so
- * handlers and interceptors see no difference. Everything else (Connect, gRPC-Web, JSON, compression,
- * streaming, services registered with their own options) is left to connect-es.
+ * The common case of gRPC, a unary call over HTTP/2 with binary protobuf and no compression, answered on the
+ * HTTP/2 stream itself: without Node's compatibility request and response objects, and without connect-es's
+ * streaming pipeline, which builds a dozen async generators per call. It runs the same interceptors
+ * (createUnaryInvoker) and trailer encoding (setTrailerStatus) as connect-es, so handlers and interceptors see
+ * no difference. Everything else (Connect, gRPC-Web, JSON, compression, streaming, services registered with
+ * their own options) is left to connect-es.
  *
  * A request body that is not one well-formed message answers INVALID_ARGUMENT, as
  * parseErrorsAsInvalidArgument makes connect-es answer. Responses are never compressed.
  */
 export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): GrpcUnaryFastPath {
   const { methods, readMaxBytes } = options;
-  const interceptors = [...options.interceptors];
-  return function grpcUnaryFastPath(req, res) {
-    if (req.method !== "POST") return false;
-    const headers = req.headers;
+  const invokers = new Map<UnarySpec, UnaryInvoker>();
+  for (const spec of methods.values()) invokers.set(spec, createUnaryInvoker(spec, options.interceptors));
+  return function grpcUnaryFastPath(stream, headers, response) {
+    if (headers[":method"] !== "POST") return false;
     const contentType = headers["content-type"];
     if (contentType !== "application/grpc" && contentType !== contentTypeProto) return false;
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    const spec = methods.get(req.url);
+    const spec = methods.get(headers[":path"] ?? "");
     if (spec === undefined) return false;
-    serve(spec, req, res).catch((err: unknown) => {
-      res.destroy();
+    serve(spec, invokers.get(spec)!, stream, headers, response).catch((err: unknown) => {
+      stream.close(NGHTTP2_CANCEL);
       options.onError?.(err);
     });
     return true;
   };
 
-  async function serve(spec: UnarySpec, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
-    const requestAbort = new AbortController();
-    let finished = false;
-    res.once("close", () => {
-      if (!finished) requestAbort.abort(new ConnectError("the client cancelled the call", Code.Canceled));
-    });
-    const timeout = parseTimeout(headerValue(req.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
-    const context = createHandlerContext({
-      service: spec.method.parent,
-      method: spec.method,
+  async function serve(
+    spec: UnarySpec,
+    invoke: UnaryInvoker,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    response: http2.Http2ServerResponse | undefined,
+  ): Promise<void> {
+    const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    const call = createUnaryCall({
+      spec,
       protocolName: "grpc",
-      requestMethod: "POST",
-      url: `http://${req.headers[":authority"] ?? "localhost"}${req.url}`,
+      url: `http://${headers[":authority"] ?? "localhost"}${headers[":path"]}`,
       timeoutMs: timeout.timeoutMs,
-      requestSignal: requestAbort.signal,
-      requestHeader: webHeaderInit(req.headers),
-      responseHeader: { "content-type": contentTypeProto },
-      responseTrailer: { "grpc-status": "0" },
-      contextValues: undefined,
+      requestHeader: requestHeadersOf(headers),
+      responseHeader: callHeaders({ "content-type": contentTypeProto }),
+      responseTrailer: callHeaders({ "grpc-status": "0" }),
     });
+    let finished = false;
+    const onClose = () => {
+      if (!finished) call.cancel(new ConnectError("the client cancelled the call", Code.Canceled));
+    };
+    stream.once("close", onClose);
+    stream.on("error", ignoreStreamError);
     try {
       if (timeout.error) throw timeout.error;
-      const input = parseRequest(spec.method.input, await readBody(req, readMaxBytes + envelopeHeaderBytes));
-      const output = await invokeUnaryImplementation(spec, context, input, interceptors);
-      const message = toBinary(spec.method.output, output);
+      const input = parseRequest(spec.method.input, await readBody(stream, readMaxBytes + envelopeHeaderBytes));
+      const output = await invoke(call, input);
+      const message = binaryEncodingOf(output) ?? toBinary(spec.method.output, output);
       const body = Buffer.allocUnsafe(envelopeHeaderBytes + message.byteLength);
       body[0] = 0;
       body.writeUInt32BE(message.byteLength, 1);
       body.set(message, envelopeHeaderBytes);
-      if (res.destroyed) return;
-      res.writeHead(200, headerObject(context.responseHeader));
-      res.addTrailers(headerObject(context.responseTrailer));
-      res.end(body);
+      if (stream.destroyed || stream.headersSent) return;
+      const trailers = headerObject(call.responseTrailer);
+      if (response !== undefined) {
+        response.writeHead(200, headerObject(call.responseHeader));
+        response.addTrailers(trailers);
+        response.end(body);
+        return;
+      }
+      stream.respond({ ...headerObject(call.responseHeader), ":status": 200 }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+      stream.end(body);
     } catch (err) {
-      if (res.destroyed) return;
+      if (stream.destroyed || stream.headersSent) return;
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
       // Trailers-only: the status travels in the one HEADERS frame, as gRPC allows for a call without messages.
-      const status = setTrailerStatus(new Headers(context.responseTrailer), error);
-      writeGrpcTrailersOnly(res, { ...headerObject(context.responseHeader), ...headerObject(status) });
+      const status = setTrailerStatus(new Headers(headerObject(call.responseTrailer)), error);
+      stream.respond({ ...headerObject(call.responseHeader), ...headerObject(status), ":status": 200 }, { endStream: true });
+      // The request may still be arriving (a body too large): the answer is complete without it.
+      stream.resume();
     } finally {
       finished = true;
-      // As connect-es does: the call's signal ends with the call (clearing any deadline timer), so whatever
-      // a handler tied to it (joined lookups, merged signals) is released.
-      context.abort(callFinished);
+      stream.off("close", onClose);
+      call.finish();
     }
   }
 }
@@ -146,26 +162,6 @@ function parseRequest<I extends DescMessage>(schema: I, body: Buffer) {
   } catch (err) {
     throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument);
   }
-}
-
-/** Node request headers without HTTP/2 pseudo-headers, as web Headers accept them. */
-export function webHeaderInit(headers: http2.IncomingHttpHeaders): Record<string, string> {
-  const init: Record<string, string> = {};
-  for (const key in headers) {
-    if (key.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = headers[key];
-    if (value === undefined) continue;
-    init[key] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return init;
-}
-
-export function headerObject(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, key) => {
-    out[key] = value;
-  });
-  return out;
 }
 
 export function headerValue(value: string | string[] | undefined): string | null {

@@ -9,10 +9,11 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../logging/create-logger.ts";
 import { InfraError } from "../infra/infra-error.ts";
 import { createConnectUnaryFastPath } from "./connect-unary-fast-path.ts";
-import { createGrpcUnaryFastPath, type UnarySpec } from "./grpc-unary-fast-path.ts";
+import { createGrpcUnaryFastPath } from "./grpc-unary-fast-path.ts";
 import { parseErrorsAsInvalidArgument } from "./parse-errors-as-invalid-argument.ts";
 import { writeRpcError } from "./rpc-error-response.ts";
 import type { HttpRequest, HttpResponse } from "./http-exchange.ts";
+import type { UnarySpec } from "./unary-call.ts";
 
 export interface MeshServerOptions {
   /** Registers the RPC services. */
@@ -105,8 +106,8 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
         if (await handler(req, res)) return;
       }
       if (closing && "setHeader" in res && req.httpVersionMajor === 1) res.setHeader("connection", "close");
-      // Unary calls in gRPC and Connect's common forms skip connect-es's generic pipeline; the rest goes to it.
-      if (req.httpVersionMajor === 2 && grpcUnary(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse)) return;
+      // Unary calls in gRPC's and Connect's common forms skip connect-es's generic pipeline; the rest goes to it.
+      if (req.httpVersionMajor === 2 && grpcUnary((req as http2.Http2ServerRequest).stream, req.headers, res as http2.Http2ServerResponse)) return;
       if (connectUnary(req, res as http.ServerResponse)) return;
       rpcHandler(req, res);
     } catch (err) {
@@ -119,7 +120,47 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
     }
   }
 
-  const h2 = http2.createServer({}, (req, res) => void handle(req, res as HttpResponse));
+  /**
+   * HTTP/2 streams: without plain-HTTP handlers to try first, unary gRPC calls are answered on the stream
+   * itself; the rest gets Node's compatibility request and response, made here as the server makes them for
+   * a request listener (which this server has not, so that the fast path does not pay for objects it does
+   * not use).
+   */
+  const streamFirst = (options.httpHandlers ?? []).length === 0;
+  function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
+    if (streamFirst) {
+      inFlight++;
+      stream.once("close", callClosed);
+      try {
+        if (grpcUnary(stream, headers)) return;
+      } catch (err) {
+        logger.error({ err }, "http2 stream handler failed");
+        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        return;
+      }
+      // Counted once: handle() counts the call again.
+      inFlight--;
+      stream.off("close", callClosed);
+    }
+    const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+    const res = new http2.Http2ServerResponse(stream);
+    if (headers[":method"] === "CONNECT") {
+      res.statusCode = 405;
+      res.end();
+      return;
+    }
+    if (headers.expect !== undefined) {
+      if (headers.expect !== "100-continue") {
+        res.statusCode = 417;
+        res.end();
+        return;
+      }
+      res.writeContinue();
+    }
+    void handle(req, res as HttpResponse);
+  }
+  const h2 = http2.createServer({});
+  h2.on("stream", onStream);
   const h1 = http.createServer((req, res) => void handle(req, res));
   h1.keepAliveTimeout = 65_000;
   const sessions = new Set<http2.ServerHttp2Session>();

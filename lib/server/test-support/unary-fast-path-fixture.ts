@@ -2,7 +2,7 @@
 // (headers, trailers, errors with metadata, cancellation), and an interceptor that records each call.
 import { Code, ConnectError, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { DataService } from "../../../gen/mesh/data/v1/data_pb.ts";
-import type { UnarySpec } from "../grpc-unary-fast-path.ts";
+import type { UnarySpec } from "../unary-call.ts";
 
 export interface UnaryFastPathFixture {
   /** DataService's unary methods by request path, as the mesh server hands them to a fast path. */

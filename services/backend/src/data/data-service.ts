@@ -1,7 +1,16 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { DataService, ItemSchema, ListItemsResponseSchema, ListUsersResponseSchema, UserSchema } from "../../../../gen/mesh/data/v1/data_pb.ts";
+import {
+  DataService,
+  GetItemResponseSchema,
+  GetUserResponseSchema,
+  ItemSchema,
+  ListItemsResponseSchema,
+  ListUsersResponseSchema,
+  UserSchema,
+} from "../../../../gen/mesh/data/v1/data_pb.ts";
 import { notFound } from "../../../../lib/errors/connect-errors.ts";
+import { messageWithEncodedField } from "../../../../lib/server/message-with-encoded-field.ts";
 import { callFromContext } from "./call-context.ts";
 import type { ItemStore } from "./item-store.ts";
 import type { Loaded, ReadThroughCache } from "./read-through-cache.ts";
@@ -50,7 +59,8 @@ export function createDataService(deps: DataServiceDeps, limits: ItemLimits): Se
         return { version: item.version, payload: toBinary(ItemSchema, item) };
       });
       if (result.payload === undefined) throw notFound("item", id);
-      return { item: fromBinary(ItemSchema, result.payload), cached: result.cached };
+      // The cached bytes are the item's encoding: a binary response carries them as they are.
+      return messageWithEncodedField(GetItemResponseSchema, { cached: result.cached }, "item", result.payload);
     },
 
     async listItems(req, ctx) {
@@ -109,7 +119,7 @@ export function createDataService(deps: DataServiceDeps, limits: ItemLimits): Se
         return user === undefined ? { version: 0n, payload: undefined } : { version: userVersion, payload: toBinary(UserSchema, user) };
       });
       if (result.payload === undefined) throw notFound("user", id);
-      return { user: fromBinary(UserSchema, result.payload), cached: result.cached };
+      return messageWithEncodedField(GetUserResponseSchema, { cached: result.cached }, "user", result.payload);
     },
 
     async listUsers(req, ctx) {
