@@ -102,26 +102,36 @@ function grpcEnvelope(message: Uint8Array): Buffer {
   return body;
 }
 
-/** Samples a process's RSS while `work` runs; resolves with work's result, the peak seen and the CPU it used. */
-async function observe<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number, number]> {
-  if (pid === undefined) return [await work(), 0, 0];
+/**
+ * Samples a process's RSS while `work` runs; resolves with work's result, the peak seen and the CPU it used
+ * from the moment `work` calls its `begin` argument (the load generator's warm-up is not counted).
+ */
+async function observe<T>(pid: number | undefined, work: (begin: () => void) => Promise<T>): Promise<[T, number, number]> {
+  if (pid === undefined) return [await work(() => {}), 0, 0];
   let peak = rssOf(pid);
-  const cpuBefore = cpuMsOf(pid);
+  let cpuBefore = cpuMsOf(pid);
   const timer = setInterval(() => {
     peak = Math.max(peak, rssOf(pid));
   }, 50);
   try {
-    return [await work(), peak, cpuMsOf(pid) - cpuBefore];
+    return [await work(() => (cpuBefore = cpuMsOf(pid))), peak, cpuMsOf(pid) - cpuBefore];
   } finally {
     clearInterval(timer);
   }
 }
 
-/** Waits until the backend answers quickly again: each phase starts without the backlog of the last one. */
-async function settle(probe: () => Promise<unknown>): Promise<void> {
+/**
+ * Waits until the backend has relayed every outbox event (the creates' aftermath) and answers quickly again:
+ * each phase starts without the backlog of the last one.
+ */
+async function settle(probe: () => Promise<unknown>, unrelayed: () => Promise<number>): Promise<void> {
   const until = Date.now() + 15_000;
   await new Promise((r) => setTimeout(r, 500));
   while (Date.now() < until) {
+    if ((await unrelayed()) > 0) {
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
     const started = performance.now();
     await probe().catch(() => {});
     if (performance.now() - started < 20) return;
@@ -350,7 +360,8 @@ try {
   );
   // As autovacuum would leave a table in service: statistics, and a visibility map for index-only counts.
   await pool.query("VACUUM (ANALYZE) items");
-  await pool.end();
+  // Kept for settle(): outbox events the backend has yet to relay.
+  const unrelayed = async () => Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE relayed_at IS NULL")).rows[0]!.n);
   const ids = rows.map((r) => r.id);
   const hot = ids.slice(0, hotItems);
   const missIds = [ids.slice(hotItems, hotItems + missPerProtocol), ids.slice(hotItems + missPerProtocol, hotItems + 2 * missPerProtocol)];
@@ -420,9 +431,9 @@ try {
     });
     /** Runs one phase and checks in the backend's own metrics that it answered what the phase expects. */
     const phase = async (scenario: string, rate: number, spec: LoadSpec, expectCache?: "hit" | "miss") => {
-      await settle(probe);
+      await settle(probe, unrelayed);
       const before = await (await fetch(`${baseUrl}/metrics`)).text();
-      const [r, rss, cpuMs] = await observe(pid, () => runLoad(spec));
+      const [r, rss, cpuMs] = await observe(pid, (begin) => runLoad(spec, begin));
       const after = await (await fetch(`${baseUrl}/metrics`)).text();
       if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
       const delta = (name: string, having: string[]) => metricSum(after, name, having) - metricSum(before, name, having);
@@ -446,7 +457,7 @@ try {
     await phase("GetItem, cache hit", 1000, load("GetItem", hotBodies, at(1000)), "hit");
     if (protocol === "gRPC" && h2load !== undefined) {
       // The same phase with nghttp2's C load generator, as a second opinion on the client's share.
-      await settle(probe);
+      await settle(probe, unrelayed);
       const answer = await client.getItem({ id: hot[0]! }, opts);
       if (!answer.cached) throw new Error("expected a cache hit");
       const cachedResponseBytes = 5 + toBinary(GetItemResponseSchema, answer).length;
@@ -471,8 +482,8 @@ try {
       load("CreateItem", creates("created", 200 * phaseSeconds), at(200), Array.from({ length: 200 * phaseSeconds }, (_, i) => ({ "idempotency-key": `${protocol}-${i}` }))),
     );
     const saturate = async (scenario: string, spec: LoadSpec) => {
-      await settle(probe);
-      const [r, rss, cpuMs] = await observe(pid, () => runLoad(spec));
+      await settle(probe, unrelayed);
+      const [r, rss, cpuMs] = await observe(pid, (begin) => runLoad(spec, begin));
       if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
       const ok = Math.max(1, r.ok);
       results.push({
@@ -487,6 +498,7 @@ try {
     await saturate("Health/Check (stack baseline)", { ...load("GetItem", [encode(HealthCheckRequestSchema, { service: "" })], callers), path: "/grpc.health.v1.Health/Check" });
   }
   redis.disconnect();
+  await pool.end();
 
   const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
   const benchPeak = process.resourceUsage().maxRSS / 1024;

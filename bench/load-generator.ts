@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import http from "node:http";
 import http2 from "node:http2";
 import { PerformanceObserver } from "node:perf_hooks";
+import { createInterface } from "node:readline";
 
 /** One kind of request, sent again and again; `bodies` and `headers` are cycled by request number. */
 export interface LoadSpec {
@@ -55,14 +56,31 @@ export interface LoadResult {
   cpuMsPerRequest: number;
 }
 
-/** Runs `spec` in a load-generator process of its own and resolves with its figures. */
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs `spec` in a load-generator process of its own and resolves with its figures. `onWarm` is called once the
+ * warm-up is over, just before the measured run starts: callers sample other processes' CPU from there.
+ * Rejects if the generator has not finished within the run's length plus `timeoutMs`.
+ */
+export async function runLoad(spec: LoadSpec, onWarm?: () => void): Promise<LoadResult> {
   const child = spawn(process.execPath, ["--max-semi-space-size=16", import.meta.filename], { stdio: ["pipe", "pipe", "inherit"] });
-  child.stdin.end(JSON.stringify(spec));
+  child.stdin.write(`${JSON.stringify(spec)}\n`);
   let out = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  let warm = false;
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    out += chunk;
+    if (!warm && out.includes("\n")) {
+      // The first line says the warm-up is over; the run starts when told to.
+      warm = true;
+      out = out.slice(out.indexOf("\n") + 1);
+      onWarm?.();
+      child.stdin.end("go\n");
+    }
+  });
+  const limitMs = spec.load.seconds * 1000 + 60_000 + (spec.timeoutMs ?? 5000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`the load generator exited with code ${code}`);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`the load generator exited with code ${code}${code === null ? ` (killed after ${limitMs / 1000} s)` : ""}`);
   return JSON.parse(out) as LoadResult;
 }
 
@@ -110,6 +128,7 @@ function http1Sender(spec: LoadSpec): { send: Send; close(): void } {
       const headers = body === undefined || spec.contentType === undefined ? extra : { "content-type": spec.contentType, ...extra };
       const req = http.request({ agent, host: url.hostname, port: url.port, method, path, headers, timeout: spec.timeoutMs ?? 5000 }, (res) => {
         const status = res.statusCode ?? 0;
+        res.on("error", (err) => done(err.message));
         if (status >= 200 && status < 300) {
           res.on("data", () => {}).on("end", () => done(undefined));
           return;
@@ -153,6 +172,8 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
       });
     for (let i = 0; i < Math.min(8, warmup.count); i++) next(i);
   });
+
+  await signalWarm();
 
   const load = spec.load;
   const capacity = "rate" in load ? Math.ceil(load.rate * load.seconds) : 2_000_000;
@@ -233,9 +254,16 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
+let signalWarm: () => Promise<void> = async () => {};
+
 if (process.argv[1] === import.meta.filename) {
-  let input = "";
-  for await (const chunk of process.stdin) input += chunk;
-  const result = await generate(JSON.parse(input) as LoadSpec);
+  // stdin: the spec on one line, then "go" once the parent has seen "warm" on stdout.
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const spec = JSON.parse((await lines.next()).value as string) as LoadSpec;
+  signalWarm = async () => {
+    process.stdout.write("warm\n");
+    await lines.next();
+  };
+  const result = await generate(spec);
   process.stdout.write(JSON.stringify(result));
 }

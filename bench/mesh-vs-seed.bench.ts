@@ -32,8 +32,8 @@ const callers = 32;
 const rate = 300;
 
 /** The load generator in a process of its own (bench/load-generator.ts), GETting `path` on `port`. */
-function load(port: number, path: string, shape: LoadSpec["load"]): Promise<LoadResult> {
-  return runLoad({ protocol: "http1", url: `http://127.0.0.1:${port}`, method: "GET", path, load: shape, connections: callers });
+function load(port: number, path: string, shape: LoadSpec["load"], onWarm?: () => void): Promise<LoadResult> {
+  return runLoad({ protocol: "http1", url: `http://127.0.0.1:${port}`, method: "GET", path, load: shape, connections: callers }, onWarm);
 }
 
 function node(args: string[]): ChildProcess {
@@ -157,10 +157,10 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     children.push(...floorServers, floorProxy);
     await until(async () => (await fetch(`http://127.0.0.1:${floorProxyPort}${path}`)).status === 200, "the two-hop floor");
 
-    const cases: Array<[string, (shape: LoadSpec["load"]) => Promise<LoadResult>]> = [
-      ["mesh: REST via gateway → 2 backends (least-request)", (shape) => load(gateway.port, path, shape)],
-      ["seed: nginx least_conn → 2 Express", (shape) => load(nginxPort, path, shape)],
-      ["floor: bare Node proxy → 2 bare Node gRPC servers", (shape) => load(floorProxyPort, path, shape)],
+    const cases: Array<[string, (shape: LoadSpec["load"], onWarm?: () => void) => Promise<LoadResult>]> = [
+      ["mesh: REST via gateway → 2 backends (least-request)", (shape, onWarm) => load(gateway.port, path, shape, onWarm)],
+      ["seed: nginx least_conn → 2 Express", (shape, onWarm) => load(nginxPort, path, shape, onWarm)],
+      ["floor: bare Node proxy → 2 bare Node gRPC servers", (shape, onWarm) => load(floorProxyPort, path, shape, onWarm)],
     ];
     // CPU per request of each stack's own processes (not Valkey, not the load generator), over the closed-loop
     // rounds: it depends much less than throughput and latency on what else the machine runs.
@@ -176,12 +176,13 @@ ${expressPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     const results = new Map<string, LoadResult[]>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, call] of cases) {
-        const before = cpuNow(name);
-        const result = await call({ callers, seconds });
+        // From the end of the generator's warm-up, per request answered in the measured run.
+        let before = cpuNow(name);
+        const result = await call({ callers, seconds }, () => (before = cpuNow(name)));
         const after = cpuNow(name);
         const spent = cpuSpent.get(name) ?? after.map(() => 0);
         cpuSpent.set(name, spent.map((ms, i) => ms + after[i]! - before[i]!));
-        answered.set(name, (answered.get(name) ?? 0) + result.throughput * seconds);
+        answered.set(name, (answered.get(name) ?? 0) + result.ok);
         results.set(name, [...(results.get(name) ?? []), result]);
         console.log(`round ${round + 1}, ${name}: ${result.throughput.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms`);
       }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { env, loadConfig } from "../lib/config/load-config.ts";
 
@@ -11,6 +12,8 @@ const cliConfigSchema = z.object({
    * if it exists.
    */
   MESH_SERVICE_SECRET: z.string().min(32, { error: "expected at least 32 characters" }).optional(),
+  /** Where `npm start` keeps its generated secrets (relative to the current folder), as scripts/start.ts reads it. */
+  MESH_DATA_DIR: z.string().min(1).default(".mesh"),
   /** Colour is off when set, as everywhere (https://no-color.org). */
   NO_COLOR: z.string().optional(),
 });
@@ -22,9 +25,10 @@ export function readCliConfig(source: Readonly<Record<string, string | undefined
   return loadConfig(cliConfigSchema, source);
 }
 
-/** The service secret from the config, else from the file `npm start` keeps in `dataDir`; undefined without either. */
-export function cliServiceSecret(config: CliConfig, dataDir = ".mesh"): string | undefined {
+/** The service secret from the config, else from the file `npm start` keeps in MESH_DATA_DIR; undefined without either. */
+export function cliServiceSecret(config: CliConfig): string | undefined {
   if (config.MESH_SERVICE_SECRET !== undefined) return config.MESH_SERVICE_SECRET;
-  const file = `${dataDir}/service-secret`;
-  return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
+  const file = join(config.MESH_DATA_DIR, "service-secret");
+  const secret = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+  return secret.length >= 32 ? secret : undefined;
 }

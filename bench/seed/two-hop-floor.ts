@@ -63,7 +63,7 @@ if (mode === "server") {
     const chunks: Buffer[] = [];
     stream.on("response", (headers) => {
       // A trailers-only answer (an error) carries its status in the headers.
-      if (headers["grpc-status"] !== undefined) res.writeHead(503).end();
+      if (headers["grpc-status"] !== undefined && !res.headersSent) res.writeHead(503).end();
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("trailers", (trailers) => {
@@ -73,7 +73,8 @@ if (mode === "server") {
       res.end(json);
     });
     stream.on("error", () => {
-      res.writeHead(503).end();
+      if (!res.headersSent) res.writeHead(503).end();
+      else res.destroy();
     });
     stream.end(envelope(message));
   });

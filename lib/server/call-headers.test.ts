@@ -23,6 +23,10 @@ describe("call headers", () => {
     expect(new Headers(headers).get("x-request-id")).toBe("r1, r2");
     expect(() => headers.set("bad name", "v")).toThrow(TypeError);
     expect(() => headers.set("x-a", "line\nbreak")).toThrow(TypeError);
+    // A header value is bytes: web Headers refuse code points above U+00FF, and so do these.
+    expect(() => headers.set("x-a", "price €5")).toThrow(TypeError);
+    expect(() => new Headers().set("x-a", "price €5")).toThrow(TypeError);
+    headers.set("x-a", "café");
     // As web Headers: other control characters pass; Node refuses them when it writes the response.
     headers.set("x-b", "a\u0001b");
     expect(headers.get("x-b")).toBe("a\u0001b");

@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from "node:http";
 
 /** What a field name must be (an HTTP token), as web Headers check it. */
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Web Headers refuse these in a value; Node refuses more when it writes them, which the caller then reports. */
-const forbiddenInValue = /[\0\r\n]/;
+/** Web Headers refuse these in a value, and code points above U+00FF (a header value is bytes). */
+const forbiddenInValue = /[\0\r\n]|[^\x00-\xff]/;
 /** Leading and trailing HTTP whitespace, which web Headers strip from values. */
 const edgeWhitespace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 

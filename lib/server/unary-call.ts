@@ -43,6 +43,9 @@ export const callFinished = new ConnectError("the call has finished", Code.Cance
  * The handler context connect-es's createHandlerContext makes, for one POST, with one AbortController where
  * connect-es links three (request, deadline, call) and copies its init twice.
  */
+/** The longest delay setTimeout honours. */
+const maxTimerMs = 2 ** 31 - 1;
+
 export function createUnaryCall(init: UnaryCallInit): UnaryCall {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -52,7 +55,8 @@ export function createUnaryCall(init: UnaryCallInit): UnaryCall {
     timeoutMs = () => deadline - Date.now();
     const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     if (init.timeoutMs <= 0) expire();
-    else timer = setTimeout(expire, init.timeoutMs);
+    // Beyond setTimeout's range (about 24.8 days) a timer would fire at once: such a deadline never comes.
+    else if (init.timeoutMs <= maxTimerMs) timer = setTimeout(expire, init.timeoutMs);
   }
   return {
     method: init.spec.method,

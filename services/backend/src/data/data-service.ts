@@ -38,8 +38,9 @@ export function createDataService(deps: DataServiceDeps, limits: ItemLimits): Se
     async createItem(req, ctx) {
       const input = validateCreateItem(req, ctx.requestHeader.get("idempotency-key"), limits);
       const call = callFromContext(ctx);
-      const { item, changed } = await items.create(call, input);
-      if (changed) await cache.bump(call, "items");
+      // A replay bumps too: its first request may have committed in an attempt whose answer was lost.
+      const { item } = await items.create(call, input);
+      await cache.bump(call, "items");
       return { item };
     },
 

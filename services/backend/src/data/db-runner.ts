@@ -63,8 +63,10 @@ export interface DbRunner {
    * own commit: once sent it is retried only after a conflict PostgreSQL rolled back, and a cancelled call
    * asks the server to stop it but still awaits its outcome, so that a statement that committed is always
    * reported as committed. It is prepared on each connection, which parses and plans it once.
+   * `repeatable`: running the statement twice is harmless (a create under an idempotency key, whose claim
+   * turns a repeat into a replay), so a lost connection after sending it is retried like one before.
    */
-  writeStatement<T>(call: Call, operation: string, work: (query: Query) => Promise<T>): Promise<T>;
+  writeStatement<T>(call: Call, operation: string, work: (query: Query) => Promise<T>, options?: { repeatable?: boolean }): Promise<T>;
 }
 
 /**
@@ -324,7 +326,7 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
       }, call.signal);
     },
 
-    writeStatement(call, operation, work) {
+    writeStatement(call, operation, work, options = {}) {
       return writePolicy.execute(async ({ attempt }) => {
         countRetry(attempt, operation);
         const session: Session = { client: await acquire(call), abandoned: false };
@@ -347,7 +349,7 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
           return await work(statement);
         } catch (err) {
           failure = err;
-          if (sent && isConnectionFailure(err) && typeof err === "object" && err !== null) commitUnknown.add(err);
+          if (sent && !options.repeatable && isConnectionFailure(err) && typeof err === "object" && err !== null) commitUnknown.add(err);
           throw err;
         } finally {
           session.client.release(!reusable(session, failure));

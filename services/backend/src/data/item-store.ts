@@ -98,7 +98,8 @@ export function createItemStore(db: DbRunner, options: ItemStoreOptions = {}): I
           ? undefined
           : { key: `CreateItem:${input.idempotencyKey}`, requestHash: input.requestHash, ttlSeconds: idempotencyTtl };
       const change = changeContext(call, "create", "item.created");
-      const outcome = await db.writeStatement(call, "item.create", (query) => insertItem(query, input.fields, keyed, change));
+      // Under an idempotency key a repeat is a replay, so a connection lost mid-statement may be retried.
+      const outcome = await db.writeStatement(call, "item.create", (query) => insertItem(query, input.fields, keyed, change), { repeatable: keyed !== undefined });
       if (outcome.created !== undefined) return { item: itemFromRow(outcome.created), changed: true };
       if (keyed === undefined) throw new Error("an item create without an idempotency key inserted nothing");
       // The key is another request's. A claim that committed after the statement began was not visible to it.
