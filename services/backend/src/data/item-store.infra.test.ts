@@ -193,8 +193,16 @@ describe("idempotency keys claimed concurrently", () => {
   });
 
   it("creates once when many identical requests with one key race", async () => {
+    // A store of its own with eight connections, so that the eight creates really run at once.
+    const pool = db.createPool({ max: 8, statementTimeoutMs: 5000 });
+    const racing = createItemStore(
+      createDbRunner(
+        { pool, gate: createDependencyFaultGate(createFaultRegistry()), logger: pino({ level: "silent" }), metrics: createDataMetrics(pool) },
+        { statementTimeoutMs: 5000 },
+      ),
+    );
     const key = crypto.randomUUID();
-    const results = await Promise.all(Array.from({ length: 8 }, () => store.create(call(), createInput("many", key))));
+    const results = await Promise.all(Array.from({ length: 8 }, () => racing.create(call(), createInput("many", key))));
     expect(new Set(results.map((r) => r.item.id)).size).toBe(1);
     expect(results.filter((r) => r.changed)).toHaveLength(1);
     expect(await count("items", "name = 'many'", [])).toBe(1);
