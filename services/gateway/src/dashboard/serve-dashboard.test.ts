@@ -14,7 +14,7 @@ const servers: http.Server[] = [];
 async function serve(dir: string, config = { authRequired: true, jaegerUrl: "http://localhost:16686" }): Promise<string> {
   const handler = createDashboardHandler({ dir, config });
   const server = http.createServer((req, res) => {
-    void handler(req, res).then((handled) => {
+    void Promise.resolve(handler(req, res)).then((handled) => {
       if (!handled) res.writeHead(404, { "content-type": "text/plain" }).end("not the dashboard");
     });
   });

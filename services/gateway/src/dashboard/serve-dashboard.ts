@@ -107,9 +107,10 @@ async function fileAnswer(req: HttpRequest, file: { path: string; mtimeMs: numbe
  * assets/ are cached for a year; any other path that names no file is a client route and gets index.html,
  * revalidated on every load; `/dashboard/config.json` tells the page whether to ask for a token. Every file
  * is public: the page holds no data, and its calls go through the edge's per-method authorization. An
- * `httpHandlers` entry: returns false for paths outside /dashboard.
+ * `httpHandlers` entry: returns false for paths outside /dashboard, at once rather than as a promise, since
+ * it sees every request the gateway serves.
  */
-export function createDashboardHandler(options: DashboardHandlerOptions): (req: HttpRequest, res: HttpResponse) => Promise<boolean> {
+export function createDashboardHandler(options: DashboardHandlerOptions): (req: HttpRequest, res: HttpResponse) => boolean | Promise<boolean> {
   const dir = resolve(options.dir ?? defaultDashboardDir);
   const configBody = JSON.stringify({
     authRequired: options.config.authRequired,
@@ -133,9 +134,15 @@ export function createDashboardHandler(options: DashboardHandlerOptions): (req: 
     return fileAnswer(req, file ?? index, "no-cache");
   }
 
-  return async function serveDashboard(req, res) {
-    const [path = "/", rawQuery] = (req.url ?? "/").split("?", 2);
+  return function serveDashboard(req, res) {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return false;
+    return send(req, res, path, q < 0 ? undefined : url.slice(q + 1));
+  };
+
+  async function send(req: HttpRequest, res: HttpResponse, path: string, rawQuery: string | undefined): Promise<boolean> {
     const result = await answer(req, path, rawQuery === undefined ? "" : `?${rawQuery}`);
     const body = typeof result.body === "string" ? Buffer.from(result.body) : result.body;
     const headers: Record<string, string | number> = { ...result.headers, "content-security-policy": dashboardContentSecurityPolicy };
@@ -144,5 +151,5 @@ export function createDashboardHandler(options: DashboardHandlerOptions): (req: 
     if (req.method === "HEAD" || result.status === 304) res.end();
     else res.end(body);
     return true;
-  };
+  }
 }

@@ -37,8 +37,11 @@ export interface EdgeOptions {
 }
 
 export interface Edge {
-  /** The first `httpHandlers` entry: answers what it refuses, and returns false to let the request go on. */
-  handle(req: HttpRequest, res: HttpResponse): Promise<boolean>;
+  /**
+   * The first `httpHandlers` entry: answers what it refuses, and returns false to let the request go on; a
+   * promise only when it has a token to verify or a rate limit to take.
+   */
+  handle(req: HttpRequest, res: HttpResponse): boolean | Promise<boolean>;
   /** Throws Unauthenticated or PermissionDenied when the request's caller may not call `method`. */
   authorize(req: HttpRequest, method: DescMethod): void;
   /** The verified caller of a request, if it presented a valid token. */
@@ -47,6 +50,7 @@ export interface Edge {
 
 const errorRegistry = createRegistry(file_google_rpc_error_details);
 const healthPrefix = "/grpc.health.v1.Health/";
+const securityHeaderEntries = Object.entries(securityHeaders) as Array<[string, string]>;
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
@@ -103,20 +107,61 @@ export function createEdge(options: EdgeOptions): Edge {
     return `ip:${clientIp(req)}`;
   }
 
-  return {
-    async handle(req, res) {
-      const out = res as ServerResponse;
-      const requestId = requestIdOf(req.headers);
-      req.headers["x-request-id"] = requestId;
-      // Identity and service headers come from the gateway only.
-      for (const name of Object.keys(req.headers)) if (name.startsWith("x-mesh-")) delete req.headers[name];
-      out.setHeader("x-request-id", requestId);
-      for (const [name, value] of Object.entries(securityHeaders)) out.setHeader(name, value!);
-      if (req.headers["x-forwarded-proto"] === "https") out.setHeader("strict-transport-security", strictTransportSecurity);
+  /** Authentication and the rate limit, the edge's asynchronous part. */
+  async function admit(req: HttpRequest, res: HttpResponse, requestId: string, authorization: string | undefined, limit: boolean): Promise<boolean> {
+    const out = res as ServerResponse;
+    let principal: Principal | undefined;
+    if (verifier && authorization !== undefined) {
+      const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(authorization);
+      try {
+        if (!match) throw new Error("malformed Authorization header");
+        principal = await verifier.verify(match[1]!);
+        principals.set(req, principal);
+        // Upstreams learn who called from the gateway alone: clients' x-mesh-* headers were dropped before.
+        req.headers[subjectHeader] = headerSafe(principal.subject);
+        req.headers[rolesHeader] = headerSafe([...principal.roles].join(" "));
+      } catch (err) {
+        metrics.rejected("unauthenticated");
+        logger.info({ reason: (err as { reason?: string }).reason ?? (err as Error).message, path: (req.url ?? "").slice(0, 200) }, "bearer token refused");
+        const error = new ConnectError("the bearer token is not valid", Code.Unauthenticated);
+        return refuse(req, res, error, { "www-authenticate": 'Bearer realm="connect-mesh", error="invalid_token"' }, requestId);
+      }
+    }
 
-      const origin = typeof req.headers.origin === "string" ? req.headers.origin : undefined;
-      if (req.method === "OPTIONS" && origin !== undefined && req.headers["access-control-request-method"] !== undefined) {
-        const answer = cors.preflight(req.headers);
+    if (limiter && limit) {
+      const decision = await limiter.take(rateKey(req, principal));
+      const windowS = Math.max(1, Math.ceil(limiter.burst / limiter.ratePerSecond));
+      out.setHeader("ratelimit-limit", String(limiter.burst));
+      out.setHeader("ratelimit-remaining", String(decision.remaining));
+      out.setHeader("ratelimit-reset", String(Math.ceil(decision.resetMs / 1000)));
+      out.setHeader("ratelimit-policy", `${limiter.burst};w=${windowS}`);
+      if (!decision.allowed) {
+        metrics.rejected("rate_limited");
+        const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+        const error = new ConnectError(`rate limit exceeded: retry after ${retryAfterS} s`, Code.ResourceExhausted, undefined, [
+          { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(decision.retryAfterMs) }) },
+        ]);
+        return refuse(req, res, error, { "retry-after": String(retryAfterS) }, requestId);
+      }
+    }
+    return false;
+  }
+
+  return {
+    handle(req, res) {
+      const out = res as ServerResponse;
+      const headers = req.headers;
+      const requestId = requestIdOf(headers);
+      headers["x-request-id"] = requestId;
+      // Identity and service headers come from the gateway only.
+      for (const name in headers) if (name.startsWith("x-mesh-")) delete headers[name];
+      out.setHeader("x-request-id", requestId);
+      for (const [name, value] of securityHeaderEntries) out.setHeader(name, value);
+      if (headers["x-forwarded-proto"] === "https") out.setHeader("strict-transport-security", strictTransportSecurity);
+
+      const origin = typeof headers.origin === "string" ? headers.origin : undefined;
+      if (req.method === "OPTIONS" && origin !== undefined && headers["access-control-request-method"] !== undefined) {
+        const answer = cors.preflight(headers);
         if (answer.status !== 204) metrics.rejected("cors");
         out.writeHead(answer.status, { ...answer.headers, "content-length": 0 });
         out.end();
@@ -130,49 +175,18 @@ export function createEdge(options: EdgeOptions): Edge {
         const error = httpError(431, Code.ResourceExhausted, `the request headers are larger than ${options.maxHeaderBytes} bytes`, {}, true);
         return refuse(req, res, error, {}, requestId);
       }
-      const declared = Number(req.headers["content-length"] ?? 0);
+      const declared = Number(headers["content-length"] ?? 0);
       if (declared > options.maxBodyBytes) {
         metrics.rejected("too_large");
         const error = httpError(413, Code.ResourceExhausted, `the request body is larger than ${options.maxBodyBytes} bytes`, {}, true);
         return refuse(req, res, error, req.httpVersionMajor === 1 ? { connection: "close" } : {}, requestId);
       }
 
-      let principal: Principal | undefined;
-      const authorization = req.headers.authorization;
-      if (verifier && authorization !== undefined) {
-        const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(authorization);
-        try {
-          if (!match) throw new Error("malformed Authorization header");
-          principal = await verifier.verify(match[1]!);
-          principals.set(req, principal);
-          // Upstreams learn who called from the gateway alone: clients' x-mesh-* headers were dropped above.
-          req.headers[subjectHeader] = headerSafe(principal.subject);
-          req.headers[rolesHeader] = headerSafe([...principal.roles].join(" "));
-        } catch (err) {
-          metrics.rejected("unauthenticated");
-          logger.info({ reason: (err as { reason?: string }).reason ?? (err as Error).message, path: (req.url ?? "").slice(0, 200) }, "bearer token refused");
-          const error = new ConnectError("the bearer token is not valid", Code.Unauthenticated);
-          return refuse(req, res, error, { "www-authenticate": 'Bearer realm="connect-mesh", error="invalid_token"' }, requestId);
-        }
-      }
-
-      if (limiter && !(req.url ?? "").startsWith(healthPrefix)) {
-        const decision = await limiter.take(rateKey(req, principal));
-        const windowS = Math.max(1, Math.ceil(limiter.burst / limiter.ratePerSecond));
-        out.setHeader("ratelimit-limit", String(limiter.burst));
-        out.setHeader("ratelimit-remaining", String(decision.remaining));
-        out.setHeader("ratelimit-reset", String(Math.ceil(decision.resetMs / 1000)));
-        out.setHeader("ratelimit-policy", `${limiter.burst};w=${windowS}`);
-        if (!decision.allowed) {
-          metrics.rejected("rate_limited");
-          const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-          const error = new ConnectError(`rate limit exceeded: retry after ${retryAfterS} s`, Code.ResourceExhausted, undefined, [
-            { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(decision.retryAfterMs) }) },
-          ]);
-          return refuse(req, res, error, { "retry-after": String(retryAfterS) }, requestId);
-        }
-      }
-      return false;
+      const authorization = verifier ? headers.authorization : undefined;
+      const limit = limiter !== undefined && !(req.url ?? "").startsWith(healthPrefix);
+      // Most requests have neither a token to verify nor a limit to take: they go on without a promise.
+      if (authorization === undefined && !limit) return false;
+      return admit(req, res, requestId, authorization, limit);
     },
     authorize(req, method) {
       if (!verifier) return;

@@ -12,8 +12,6 @@ import {
   handleWhenResult,
   retry,
   timeout,
-  wrap,
-  type IPolicy,
   type RetryPolicy,
   type TimeoutPolicy,
 } from "cockatiel";
@@ -22,6 +20,7 @@ import type { MethodSettings } from "../upstreams/resolve-policy.ts";
 import type { UpstreamPool } from "../upstreams/upstream-pool.ts";
 import { isInstanceFailure, markNotReached, outcomeOfError, type AttemptOutcome, type JudgedOutcome } from "./attempt-outcome.ts";
 import { codeLabel, type GatewayMetrics } from "./gateway-metrics.ts";
+import { runWithDeadline } from "./run-with-deadline.ts";
 
 /** One call as the runner sees it. */
 export interface CallSpec {
@@ -59,11 +58,11 @@ export type AttemptFn<T> = (ctx: AttemptContext) => Promise<AttemptOutcome<T | C
 
 export interface CallRunner {
   /**
-   * Runs a call through the service's resilience layers, composed with cockatiel's `wrap` and the caller's
-   * AbortSignal running through all of them: the call's deadline (timeout) → retries with exponential backoff
-   * and full jitter, each on an instance not tried yet, within the retry budget → per instance: balancer pick,
-   * bulkhead, circuit breaker → the attempt's own timeout → the attempt. Resolves with the outcome for the
-   * caller; never rejects.
+   * Runs a call through the service's resilience layers, the caller's AbortSignal running through all of
+   * them: the call's deadline (runWithDeadline) → cockatiel's retries with exponential backoff and full
+   * jitter, each on an instance not tried yet, within the retry budget → per instance: balancer pick,
+   * cockatiel's bulkhead and circuit breaker → the attempt's own timeout → the attempt. Resolves with the
+   * outcome for the caller; never rejects.
    */
   run<T>(spec: CallSpec, attempt: AttemptFn<T>): Promise<AttemptOutcome<T | ConnectError>>;
 }
@@ -107,25 +106,26 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   const { metrics } = options;
   const now = options.now ?? performance.now.bind(performance);
   const retryPolicies = new WeakMap<MethodSettings, RetryPolicy>();
-  const timeoutPolicies = new WeakMap<MethodSettings, { call: TimeoutPolicy; attempt: TimeoutPolicy }>();
+  // `<rpc service>/<method>`, the key of policies and a metrics label: the same string each call.
+  const methodNames = new WeakMap<DescMethod, string>();
+  const attemptTimeouts = new WeakMap<MethodSettings, TimeoutPolicy>();
 
   /**
-   * A timeout policy for `ms`: the method's own request and attempt timeouts are built once per policy change,
-   * shorter remainders of a caller's deadline per call. Never aborted on return: nothing listens once an
-   * attempt has returned (a unary answer is complete; a REST server stream, read after its attempt returns,
-   * must go on), and each abort would build a DOMException.
+   * The timeout of an attempt shorter than the call's remaining deadline: the method's own attempt timeout is
+   * built once per policy change, other lengths per call. Cooperative (the attempt ends itself when its signal
+   * aborts) and never aborted on return: nothing listens once an attempt has returned (a unary answer is
+   * complete; a REST server stream, read after its attempt returns, must go on), and each abort would build a
+   * DOMException.
    */
-  function timeoutPolicyFor(settings: MethodSettings, kind: "call" | "attempt", ms: number): TimeoutPolicy {
-    let cached = timeoutPolicies.get(settings);
-    if (!cached) {
-      cached = {
-        call: timeout(settings.requestTimeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
-        attempt: timeout(settings.attemptTimeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
-      };
-      timeoutPolicies.set(settings, cached);
+  function attemptTimeoutFor(settings: MethodSettings, ms: number): TimeoutPolicy {
+    const options = { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false };
+    if (ms !== settings.attemptTimeoutMs) return timeout(ms, options);
+    let policy = attemptTimeouts.get(settings);
+    if (!policy) {
+      policy = timeout(settings.attemptTimeoutMs, options);
+      attemptTimeouts.set(settings, policy);
     }
-    if (ms === (kind === "call" ? settings.requestTimeoutMs : settings.attemptTimeoutMs)) return cached[kind];
-    return timeout(ms, { strategy: kind === "call" ? TimeoutStrategy.Aggressive : TimeoutStrategy.Cooperative, abortOnReturn: false });
+    return policy;
   }
 
   function retryPolicyFor(settings: MethodSettings): RetryPolicy {
@@ -143,7 +143,11 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   return {
     async run<T>(spec: CallSpec, attempt: AttemptFn<T>): Promise<AttemptOutcome<T | ConnectError>> {
       const { pool, method } = spec;
-      const methodName = `${spec.rpcService}/${method.name}`;
+      let methodName = spec.rpcService === method.parent.typeName ? methodNames.get(method) : undefined;
+      if (methodName === undefined) {
+        methodName = `${spec.rpcService}/${method.name}`;
+        if (spec.rpcService === method.parent.typeName) methodNames.set(method, methodName);
+      }
       const settings = pool.policy.method(methodName);
       const balancing = pool.policy.balancing;
       const started = now();
@@ -215,32 +219,35 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
         const attemptMs = spec.streaming ? remaining : Math.min(settings.attemptTimeoutMs, remaining ?? Infinity);
         // The attempt's own budget ran out, not the call's: only then is DeadlineExceeded worth a retry.
         const attemptShorter = attemptMs !== undefined && (remaining === undefined || attemptMs < remaining);
-        const span = startAttemptSpan(parentContext, spec, endpoint, n, balancing);
-        const spanContext = trace.setSpan(parentContext, span);
+        const span = startAttemptSpan(parentContext, methodName, spec, endpoint, n, balancing);
+        // A span that records nothing (no SDK, or not sampled) carries the caller's trace as the caller's
+        // context does, and that context is active already: the attempt then takes it as it is, without a copy
+        // of the context for its traceparent or an AsyncLocalStorage frame to enter it.
+        const recording = span.isRecording();
+        const spanContext = recording ? trace.setSpan(parentContext, span) : parentContext;
         const attemptStarted = now();
         let attemptTimedOut = false;
         let judged: { code: Code | undefined; failure: boolean; outcome: AttemptOutcome<T | ConnectError> };
         endpoint.callStarted();
         try {
+          const send = async ({ signal: attemptSignal }: { signal: AbortSignal }): Promise<ReturnType<typeof judge>> => {
+            let outcome: AttemptOutcome<T | ConnectError>;
+            try {
+              outcome = await attempt({ endpoint, attempt: n, signal: attemptSignal, timeoutMs: upstreamDeadline(attemptMs), traceContext: spanContext });
+            } catch (err) {
+              outcome = outcomeOfError(err);
+            }
+            attemptTimedOut = (attemptSignal.aborted && !signal.aborted) || (outcome.code === Code.DeadlineExceeded && attemptShorter);
+            // The breaker's result filter reads `failure`.
+            return judge(outcome, attemptTimedOut, signal);
+          };
           // An attempt as long as the call's remaining deadline needs no timer of its own: the call's covers it.
-          const layers: IPolicy = attemptShorter
-            ? wrap(endpoint.policy, timeoutPolicyFor(settings, "attempt", attemptMs))
-            : endpoint.policy;
           const execute = () =>
-            layers.execute(async ({ signal: attemptSignal }) => {
-              let outcome: AttemptOutcome<T | ConnectError>;
-              try {
-                outcome = await attempt({ endpoint, attempt: n, signal: attemptSignal, timeoutMs: upstreamDeadline(attemptMs), traceContext: spanContext });
-              } catch (err) {
-                outcome = outcomeOfError(err);
-              }
-              attemptTimedOut = (attemptSignal.aborted && !signal.aborted) || (outcome.code === Code.DeadlineExceeded && attemptShorter);
-              // The breaker's result filter reads `failure`.
-              return judge(outcome, attemptTimedOut, signal);
-            }, signal);
-          // Without an SDK the attempt's span is a non-recording copy of the caller's context, which is active
-          // already: entering it again would only cost an AsyncLocalStorage frame per call.
-          judged = span.isRecording() ? await context.with(spanContext, execute) : await execute();
+            endpoint.policy.execute(
+              attemptShorter ? ({ signal: s }) => attemptTimeoutFor(settings, attemptMs).execute(send, s) : send,
+              signal,
+            );
+          judged = recording ? await context.with(spanContext, execute) : await execute();
         } catch (err) {
           const outcome = thrownOutcome(err);
           judged = { code: outcome.code, failure: false, outcome };
@@ -258,9 +265,8 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
       let final: AttemptOutcome<T | ConnectError>;
       try {
         const retrying = retryPolicyFor(settings);
-        const policy: IPolicy =
-          deadlineMs === undefined ? retrying : wrap(timeoutPolicyFor(settings, "call", deadlineMs), retrying);
-        final = await policy.execute((ctx) => one(ctx as unknown as { attempt: number; signal: AbortSignal }), spec.signal);
+        const attempts = (signal: AbortSignal) => retrying.execute(one, signal);
+        final = await (deadlineMs === undefined ? attempts(spec.signal) : runWithDeadline(deadlineMs, spec.signal, attempts));
       } catch (err) {
         const code = spec.signal.aborted ? Code.Canceled : Code.DeadlineExceeded;
         const message = code === Code.Canceled ? "the caller cancelled the call" : "the call ran past its deadline";
@@ -272,9 +278,9 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   };
 }
 
-function startAttemptSpan(parent: Context, spec: CallSpec, endpoint: Endpoint, n: number, balancing: string): Span {
+function startAttemptSpan(parent: Context, name: string, spec: CallSpec, endpoint: Endpoint, n: number, balancing: string): Span {
   return tracer.startSpan(
-    `${spec.rpcService}/${spec.method.name}`,
+    name,
     {
       kind: SpanKind.CLIENT,
       attributes: {

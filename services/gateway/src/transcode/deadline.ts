@@ -11,24 +11,24 @@ const grpcUnits: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S
  * The shortest wins. Undefined when none is given; a malformed value is an InvalidArgument.
  */
 export function requestedTimeoutMs(headers: IncomingHttpHeaders): number | undefined {
-  const candidates: number[] = [];
+  let shortest: number | undefined;
   const grpc = headers["grpc-timeout"];
   if (grpc !== undefined) {
     const match = /^(\d{1,8})([HMSmun])$/.exec(String(grpc));
     if (!match) throw invalidArgument("grpc-timeout", "expected 1 to 8 digits and a unit H, M, S, m, u or n, such as 500m");
-    candidates.push(Number(match[1]) * grpcUnits[match[2]!]!);
+    shortest = Number(match[1]) * grpcUnits[match[2]!]!;
   }
   const connect = headers["connect-timeout-ms"];
   if (connect !== undefined) {
     if (!/^\d{1,10}$/.test(String(connect))) throw invalidArgument("connect-timeout-ms", "expected 1 to 10 digits of milliseconds");
-    candidates.push(Number(connect));
+    shortest = Math.min(shortest ?? Infinity, Number(connect));
   }
   const server = headers["x-server-timeout"];
   if (server !== undefined) {
     if (!/^\d{1,9}(\.\d{1,9})?$/.test(String(server))) throw invalidArgument("x-server-timeout", "expected seconds, such as 2.5");
-    candidates.push(Number(server) * 1000);
+    shortest = Math.min(shortest ?? Infinity, Number(server) * 1000);
   }
-  return candidates.length === 0 ? undefined : Math.min(...candidates);
+  return shortest;
 }
 
 export interface DeadlinePolicy {

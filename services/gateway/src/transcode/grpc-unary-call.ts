@@ -5,6 +5,7 @@ import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { markNotReached } from "../resilience/attempt-outcome.ts";
 import type { Upstream } from "../upstream.ts";
+import { isReturnedMetadata } from "./headers.ts";
 
 /** Largest response message accepted from an upstream. */
 const maxResponseBytes = 64 * 1024 * 1024;
@@ -47,10 +48,12 @@ function codeOfResetStream(rstCode: number): Code {
   }
 }
 
+/** The application's metadata among response headers or trailers: what a REST response may carry on. */
 function toHeaders(source: http2.IncomingHttpHeaders): Headers {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(source)) {
-    if (name.startsWith(":") || value === undefined) continue;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (value === undefined || !isReturnedMetadata(name)) continue;
     try {
       if (Array.isArray(value)) for (const v of value) headers.append(name, v);
       else headers.append(name, value);
@@ -95,7 +98,7 @@ function statusError(code: number, message: string | undefined, metadata: Header
 }
 
 /** The path prefix of the upstream's URL, such as "" or "/api". */
-function basePath(url: string): string {
+export function basePath(url: string): string {
   return new URL(url).pathname.replace(/\/+$/, "");
 }
 
@@ -104,14 +107,20 @@ function basePath(url: string): string {
  * (interceptors, async iterables, linked abort signals), which costs several times the CPU of the call
  * itself: the REST gateway makes one of these per request. Binary protobuf, no compression. Errors are
  * ConnectErrors as a Connect transport raises them: the upstream's status with its metadata and details,
- * Unavailable (with the cause) when the connection fails, DeadlineExceeded and Canceled.
+ * Unavailable (with the cause) when the connection fails, DeadlineExceeded and Canceled. The response's
+ * `header` and `trailer` (and an error's metadata) hold the application's metadata only: the protocol and
+ * framing headers (content-type, grpc-*, date) that no REST response carries on are left out.
+ *
+ * `header` holds the request metadata with names in lower case; `pathPrefix` is the upstream URL's path
+ * (basePath), worked out once per upstream rather than per call.
  */
 export function grpcUnaryCall<I extends DescMessage, O extends DescMessage>(
   upstream: Upstream,
+  pathPrefix: string,
   method: DescMethodUnary<I, O>,
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
-  header: Headers,
+  header: Readonly<Record<string, string>>,
   input: MessageInitShape<I>,
 ): Promise<UnaryResponse<I, O>> {
   const message = isMessage(input, method.input) ? input : create(method.input, input);
@@ -121,14 +130,13 @@ export function grpcUnaryCall<I extends DescMessage, O extends DescMessage>(
   frame.writeUInt32BE(bytes.byteLength, 1);
   frame.set(bytes, 5);
 
-  const requestHeaders: http2.OutgoingHttpHeaders = {};
-  header.forEach((value, name) => {
-    requestHeaders[name] = value;
-  });
-  requestHeaders[":method"] = "POST";
-  requestHeaders[":path"] = `${basePath(upstream.url)}/${method.parent.typeName}/${method.name}`;
-  requestHeaders["content-type"] = "application/grpc+proto";
-  requestHeaders.te = "trailers";
+  const requestHeaders: http2.OutgoingHttpHeaders = {
+    ...header,
+    ":method": "POST",
+    ":path": `${pathPrefix}/${method.parent.typeName}/${method.name}`,
+    "content-type": "application/grpc+proto",
+    te: "trailers",
+  };
   if (timeoutMs !== undefined) requestHeaders["grpc-timeout"] = `${Math.min(Math.ceil(timeoutMs), 99_999_999)}m`;
 
   return new Promise((resolve, reject) => {

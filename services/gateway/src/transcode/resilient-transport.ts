@@ -1,10 +1,11 @@
 import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, createContextKey, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { propagation, type TextMapSetter } from "@opentelemetry/api";
-import { outcomeOfError } from "../resilience/attempt-outcome.ts";
+import { outcomeOfError, type AttemptOutcome } from "../resilience/attempt-outcome.ts";
 import type { CallRunner } from "../resilience/call-runner.ts";
 import type { Upstream } from "../upstream.ts";
 import type { UpstreamPool } from "../upstreams/upstream-pool.ts";
+import { headerRecord } from "./headers.ts";
 import { createUpstreamTransport, type UpstreamProtocol } from "./upstream-transport.ts";
 
 /** The REST route template of a call, for the gateway's metrics (set by the transcoder). */
@@ -12,7 +13,16 @@ export const restRouteKey = createContextKey<string | undefined>(undefined, { de
 
 type HeadersInit = Parameters<Transport["unary"]>[3];
 
-const headerSetter: TextMapSetter<Headers> = { set: (carrier, key, value) => carrier.set(key, value) };
+const headerSetter: TextMapSetter<Record<string, string>> = {
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
+};
+
+/** The outcome of an attempt that got an answer. */
+function answered<T>(value: T): AttemptOutcome<T> {
+  return { code: undefined, reached: true, value };
+}
 
 export interface ResilientTransportOptions {
   runner: CallRunner;
@@ -38,14 +48,15 @@ export function createResilientTransports(options: ResilientTransportOptions): (
     }
     return transport;
   };
-  const attemptHeaders = (service: string, header: HeadersInit | undefined, traceContext: Parameters<typeof propagation.inject>[0]) => {
-    const headers = new Headers(header);
+  /** Each attempt's own copy of the call's headers, with the attempt's traceparent and the service credential. */
+  const attemptHeaders = (service: string, header: Readonly<Record<string, string>>, traceContext: Parameters<typeof propagation.inject>[0]) => {
+    const headers = { ...header };
     propagation.inject(traceContext, headers, headerSetter);
-    for (const [name, value] of Object.entries(options.upstreamHeaders(service))) headers.set(name, value);
+    Object.assign(headers, options.upstreamHeaders(service));
     return headers;
   };
 
-  return (pool, rpcService) => ({
+  const resilientTransport = (pool: UpstreamPool, rpcService: string) => ({
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
       signal: AbortSignal | undefined,
@@ -54,8 +65,8 @@ export function createResilientTransports(options: ResilientTransportOptions): (
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      // Each attempt copies these (attemptHeaders), so the caller's Headers need no copy of their own here.
-      const headers = header instanceof Headers ? header : new Headers(header);
+      // Each attempt copies these (attemptHeaders), so the caller's record needs no copy of its own here.
+      const headers = headerRecord(header);
       const outcome = await runner.run<UnaryResponse<I, O>>(
         {
           pool,
@@ -63,18 +74,15 @@ export function createResilientTransports(options: ResilientTransportOptions): (
           method,
           route: contextValues?.get(restRouteKey) ?? `/${rpcService}/${method.name}`,
           resendable: true,
-          idempotencyKey: headers.has("idempotency-key"),
+          idempotencyKey: headers["idempotency-key"] !== undefined,
           timeoutMs,
           signal: signal ?? new AbortController().signal,
         },
-        async ({ endpoint, signal: attemptSignal, timeoutMs: attemptMs, traceContext }) => {
-          try {
-            const response = await transportOf(endpoint.upstream).unary(method, attemptSignal, attemptMs, attemptHeaders(pool.service, headers, traceContext), input);
-            return { code: undefined, reached: true, value: response };
-          } catch (err) {
-            return outcomeOfError(err);
-          }
-        },
+        // The runner catches what the call throws before it returns a promise.
+        ({ endpoint, signal: attemptSignal, timeoutMs: attemptMs, traceContext }) =>
+          transportOf(endpoint.upstream)
+            .unary(method, attemptSignal, attemptMs, attemptHeaders(pool.service, headers, traceContext), input)
+            .then(answered, outcomeOfError),
       );
       if (outcome.value instanceof ConnectError) throw outcome.value;
       return outcome.value as UnaryResponse<I, O>;
@@ -87,6 +95,7 @@ export function createResilientTransports(options: ResilientTransportOptions): (
       input: AsyncIterable<MessageInitShape<I>>,
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
+      const headers = headerRecord(header);
       const outcome = await runner.run<StreamResponse<I, O>>(
         {
           pool,
@@ -101,7 +110,7 @@ export function createResilientTransports(options: ResilientTransportOptions): (
         },
         async ({ endpoint, signal: attemptSignal, timeoutMs: attemptMs, traceContext }) => {
           try {
-            const response = await transportOf(endpoint.upstream).stream(method, attemptSignal, attemptMs, attemptHeaders(pool.service, header, traceContext), input);
+            const response = await transportOf(endpoint.upstream).stream(method, attemptSignal, attemptMs, attemptHeaders(pool.service, headers, traceContext), input);
             return { code: undefined, reached: true, value: response };
           } catch (err) {
             return outcomeOfError(err);
@@ -112,4 +121,14 @@ export function createResilientTransports(options: ResilientTransportOptions): (
       return outcome.value as StreamResponse<I, O>;
     },
   }) as Transport;
+
+  const transportsOf = new WeakMap<UpstreamPool, Map<string, Transport>>();
+  // One transport per pool and RPC service, made on first use: the REST side asks for one per request.
+  return (pool, rpcService) => {
+    let byService = transportsOf.get(pool);
+    if (!byService) transportsOf.set(pool, (byService = new Map()));
+    let transport = byService.get(rpcService);
+    if (!transport) byService.set(rpcService, (transport = resilientTransport(pool, rpcService)));
+    return transport;
+  };
 }

@@ -139,11 +139,15 @@ export function createRouteTable(services: Iterable<DescService>): RouteTable {
     warnings,
     match(method, path) {
       const raw = path === "/" ? [] : path.slice(1).split("/");
-      const decoded: string[] = [];
-      for (const segment of raw) {
-        const value = decodeSingleSegment(segment);
-        if (value === undefined) return { kind: "bad-path" };
-        decoded.push(value);
+      // Without a `%`, every segment decodes to itself.
+      let decoded = raw;
+      if (path.includes("%")) {
+        decoded = [];
+        for (const segment of raw) {
+          const value = decodeSingleSegment(segment);
+          if (value === undefined) return { kind: "bad-path" };
+          decoded.push(value);
+        }
       }
       // A `:` in the last segment may start a custom verb (`/v1/items/42:undelete`); when no route of this
       // path has that verb, the whole segment is tried as plain text, so ids may contain colons.
@@ -167,5 +171,7 @@ export function createRouteTable(services: Iterable<DescService>): RouteTable {
 }
 
 function capture(route: Route, raw: readonly string[]): string[] {
-  return route.variables.map((v) => raw.slice(v.template.start, v.template.end ?? raw.length).join("/"));
+  return route.variables.map(({ template: { start, end } }) =>
+    end === start + 1 ? raw[start]! : raw.slice(start, end ?? raw.length).join("/"),
+  );
 }

@@ -57,13 +57,14 @@ export function createRouteTrie<T>(): RouteTrie<T> {
       return undefined;
     },
     match(segments, verb, method) {
-      const allow = new Set<string>();
+      // Made only when a path matches without the method: most requests need no set.
+      let allow: Set<string> | undefined;
       const key = verb ?? "";
       const atEnd = (n: Node<T>): T | undefined => {
         const methods = n.ends.get(key);
         if (!methods) return undefined;
         const value = methods.get(method) ?? methods.get(anyMethod);
-        if (value === undefined) for (const m of methods.keys()) allow.add(m);
+        if (value === undefined) for (const m of methods.keys()) (allow ??= new Set()).add(m);
         return value;
       };
       const visit = (n: Node<T>, i: number): T | undefined => {
@@ -83,7 +84,7 @@ export function createRouteTrie<T>(): RouteTrie<T> {
       };
       const value = visit(root, 0);
       if (value !== undefined) return { kind: "found", value };
-      if (allow.size > 0) return { kind: "method-not-allowed", allow: [...allow].sort() };
+      if (allow !== undefined) return { kind: "method-not-allowed", allow: [...allow].sort() };
       return { kind: "not-found" };
     },
   };

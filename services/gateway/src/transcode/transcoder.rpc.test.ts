@@ -893,4 +893,20 @@ describe("HTTP/2 clients", () => {
       session.close();
     }
   });
+
+  it("send bodies, which the transcoder reads to their end, and GETs, which it need not wait for", async () => {
+    const h = harnesses.get(library)!;
+    h.calls.length = 0;
+    h.respond(libraryResponder);
+    const session = http2.connect(h.url);
+    try {
+      const created = await send2(session, { method: "POST", path: "/v1/shelves/s1/books?request_id=r1", ...json({ title: "T", pages: 9 }) });
+      expect(created.status).toBe(200);
+      expect(toJson(h.calls[0]!.method.input, h.calls[0]!.request)).toEqual({ parent: "shelves/s1", book: { title: "T", pages: "9" }, requestId: "r1" });
+      const got = await send2(session, { path: "/v1/shelves/s1/books/b1" });
+      expect({ status: got.status, title: (got.json() as { title?: string }).title }).toEqual({ status: 200, title: "Dune" });
+    } finally {
+      session.close();
+    }
+  });
 });

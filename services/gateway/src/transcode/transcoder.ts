@@ -1,4 +1,5 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import type { DescMethod, DescMethodServerStreaming, DescMethodUnary, DescService, Message, Registry } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type Transport } from "@connectrpc/connect";
 import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
@@ -6,7 +7,6 @@ import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { invalidArgument, toConnectError } from "../../../../lib/errors/connect-errors.ts";
 import type { Logger } from "../../../../lib/logging/create-logger.ts";
 import type { HttpRequest, HttpResponse } from "../../../../lib/server/http-exchange.ts";
-import { withRequestId } from "../../../../lib/telemetry/request-context.ts";
 import { requestedTimeoutMs, upstreamTimeoutMs, type DeadlinePolicy } from "./deadline.ts";
 import { metadataHeaders, requestIdOf, upstreamHeaders } from "./headers.ts";
 import { httpError } from "./http-error.ts";
@@ -49,7 +49,11 @@ export interface TranscoderOptions {
   authorize?: (req: HttpRequest, method: DescMethod) => void;
 }
 
-const headerSetter: TextMapSetter<Headers> = { set: (carrier, key, value) => carrier.set(key, value) };
+const headerSetter: TextMapSetter<Record<string, string>> = {
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
+};
 
 const procedurePath = /^\/([A-Za-z_][\w.]*)\/[A-Za-z_]\w*$/;
 
@@ -106,7 +110,7 @@ export function createTranscoder(options: TranscoderOptions) {
     const transport = options.transportFor(route.service);
     if (!transport) throw new ConnectError(`no upstream serves ${route.service.typeName}`, Code.Unavailable);
 
-    const body = await readBody(req, maxBodyBytes);
+    const body = isWithoutBody(req) ? noBody : await readBody(req, maxBodyBytes);
     const contentType = req.headers["content-type"];
     const input = buildRequest(route, { pathValues: match.values, query, body, contentType }, buildOptions);
     const streaming = route.method.methodKind === "server_streaming";
@@ -143,37 +147,47 @@ export function createTranscoder(options: TranscoderOptions) {
     const path = q < 0 ? url : url.slice(0, q);
     if (isRpcRequest(req, path, options.isRpcService)) return false;
     const requestId = requestIdOf(req.headers);
-    void withRequestId(requestId, () =>
-      inRestSpan(req.headers, req.method ?? "GET", async (span) => {
-        try {
-          if (!path.startsWith("/")) throw httpError(404, Code.NotFound, "the request target must be a path starting with /");
-          await serve(req, res, path, q < 0 ? "" : url.slice(q + 1), requestId, span);
-        } catch (err) {
-          let error = toConnectError(err);
-          if (error.code === Code.Internal || error.code === Code.Unknown) {
-            logger.warn({ err: error.cause ?? error, method: req.method, path: shorten(path) }, "REST request failed");
-          }
-          if (error.code === Code.Unavailable && error.cause !== undefined) {
-            // The connection failed here, not in the upstream: its address and errno stay in the log.
-            logger.warn({ err: error.cause, path: shorten(path) }, "upstream unreachable");
-            error = new ConnectError("no upstream instance is reachable; retry later", Code.Unavailable);
-          }
-          try {
-            if (!isFinished(res)) writeRestError(req, res, error, requestId, registry);
-          } catch (writeErr) {
-            logger.error({ err: writeErr }, "could not write a REST error");
-            (res as ServerResponse).destroy();
-          }
+    void inRestSpan(req.headers, req.method ?? "GET", requestId, async (span) => {
+      try {
+        if (!path.startsWith("/")) throw httpError(404, Code.NotFound, "the request target must be a path starting with /");
+        await serve(req, res, path, q < 0 ? "" : url.slice(q + 1), requestId, span);
+      } catch (err) {
+        let error = toConnectError(err);
+        if (error.code === Code.Internal || error.code === Code.Unknown) {
+          logger.warn({ err: error.cause ?? error, method: req.method, path: shorten(path) }, "REST request failed");
         }
-        span.status((res as { statusCode?: number }).statusCode ?? 0);
-      }),
-    );
+        if (error.code === Code.Unavailable && error.cause !== undefined) {
+          // The connection failed here, not in the upstream: its address and errno stay in the log.
+          logger.warn({ err: error.cause, path: shorten(path) }, "upstream unreachable");
+          error = new ConnectError("no upstream instance is reachable; retry later", Code.Unavailable);
+        }
+        try {
+          if (!isFinished(res)) writeRestError(req, res, error, requestId, registry);
+        } catch (writeErr) {
+          logger.error({ err: writeErr }, "could not write a REST error");
+          (res as ServerResponse).destroy();
+        }
+      }
+      span.status((res as { statusCode?: number }).statusCode ?? 0);
+    });
     return true;
   };
 }
 
 function shorten(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+const noBody = new Uint8Array(0);
+
+/**
+ * A request known to have no body (a GET, usually), so there is nothing to wait for: over HTTP/1.1 its parser
+ * finished it without any body data before the transcoder runs (Node drops its end when the response ends);
+ * over HTTP/2 its HEADERS frame ended the stream.
+ */
+function isWithoutBody(req: HttpRequest): boolean {
+  if (req.httpVersionMajor === 1) return (req as IncomingMessage).complete && req.readableLength === 0;
+  return (req as Http2ServerRequest).stream.endAfterHeaders;
 }
 
 /** Past the limit, a body this much larger is still read and dropped, so the connection stays usable. */

@@ -2,7 +2,8 @@ import type http2 from "node:http2";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Upstream } from "../upstream.ts";
-import { grpcUnaryCall } from "./grpc-unary-call.ts";
+import { basePath, grpcUnaryCall } from "./grpc-unary-call.ts";
+import { headerRecord } from "./headers.ts";
 
 export type UpstreamProtocol = "grpc" | "connect";
 
@@ -41,10 +42,10 @@ export function createUpstreamTransport(upstream: Upstream, protocol: UpstreamPr
     };
   }
   const grpc = createGrpcTransport({ baseUrl: upstream.url, sessionManager });
+  const pathPrefix = basePath(upstream.url);
   return {
-    // grpcUnaryCall only reads the headers: Headers made for this attempt need no copy.
-    unary: (method, signal, timeoutMs, header, input) =>
-      grpcUnaryCall(upstream, method, signal, timeoutMs, header instanceof Headers ? header : new Headers(header), input),
+    // grpcUnaryCall only reads the headers: a record made for this attempt needs no copy.
+    unary: (method, signal, timeoutMs, header, input) => grpcUnaryCall(upstream, pathPrefix, method, signal, timeoutMs, headerRecord(header), input),
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       grpc.stream(method, signal, timeoutMs, header, input, contextValues).catch((err: unknown) => rethrowUpstreamCancel(err, signal)),
   };

@@ -1,4 +1,4 @@
-import { BulkheadPolicy, CircuitBreakerPolicy, CircuitState, bulkhead, circuitBreaker, handleWhenResult, wrap, type IPolicy } from "cockatiel";
+import { BulkheadPolicy, CircuitBreakerPolicy, CircuitState, bulkhead, circuitBreaker, handleWhenResult } from "cockatiel";
 import { initialEwma, observeLatency, type EwmaEstimate } from "../../../../lib/balancing/peak-ewma.ts";
 import { capEjection, createOutlierBreaker } from "../../../../lib/resilience/outlier-breaker.ts";
 import type { InstanceInfo } from "../discovery/registry-view.ts";
@@ -15,6 +15,11 @@ const stateNames: Record<CircuitState, BreakerStateName> = {
   [CircuitState.HalfOpen]: "half_open",
   [CircuitState.Isolated]: "isolated",
 };
+
+/** What every attempt on one instance runs through: cockatiel's bulkhead, then its circuit breaker. */
+export interface EndpointPolicy {
+  execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T, signal: AbortSignal): Promise<T>;
+}
 
 export interface EndpointOptions {
   /** Calls in flight beyond which new ones are refused (BulkheadRejectedError), never queued. */
@@ -43,7 +48,7 @@ export interface Endpoint {
   readonly breakerChangedAt: number;
   readonly consecutiveFailures: number;
   /** Bulkhead, then breaker: the per-instance layers every attempt runs through. */
-  readonly policy: IPolicy;
+  readonly policy: EndpointPolicy;
   /** Takes new calls now: serving, not isolated or retired, breaker closed or due for its half-open probe. */
   eligible(nowMs: number): boolean;
   /** Counts against the ejection cap: the breaker is open or probing. */
@@ -71,7 +76,10 @@ export function createEndpoint(info: InstanceInfo, policy: ResolvedPolicy, optio
   let ewma = initialEwma(options.now());
   let retired = false;
   let breaker!: CircuitBreakerPolicy;
-  let composed!: IPolicy;
+  // What cockatiel's wrap(limiter, breaker) does, without the context objects it copies per layer and call.
+  const layers: EndpointPolicy = {
+    execute: (fn, signal) => limiter.execute(({ signal: inner }) => breaker.execute(fn, inner), signal),
+  };
   let key = "";
   let halfOpenAfterMs = 0;
   let openedAt = 0;
@@ -103,9 +111,7 @@ export function createEndpoint(info: InstanceInfo, policy: ResolvedPolicy, optio
     get consecutiveFailures() {
       return consecutive;
     },
-    get policy() {
-      return composed;
-    },
+    policy: layers,
     get retired() {
       return retired;
     },
@@ -151,7 +157,6 @@ export function createEndpoint(info: InstanceInfo, policy: ResolvedPolicy, optio
         if (to === CircuitState.Open) openedAt = Date.now();
         options.onBreakerChange(endpoint, from, state);
       });
-      composed = wrap(limiter, breaker);
       if (previous !== undefined && previous !== "closed") options.onBreakerChange(endpoint, previous, "closed");
       applyIsolation();
     },
