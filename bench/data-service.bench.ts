@@ -88,6 +88,19 @@ function peakRssOf(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** How much of a process's resident memory is its own: from /proc/PID/smaps_rollup and smaps, in MB. */
+function memoryShareOf(pid: number): { rss: number; sharedClean: number; private: number; nodeBinary: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? 0);
+  let nodeBinary = 0;
+  let inBinary = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inBinary = line.trimEnd().endsWith(process.execPath);
+    else if (inBinary && line.startsWith("Rss:")) nodeBinary += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return { rss: kb("Rss") / 1024, sharedClean: kb("Shared_Clean") / 1024, private: (kb("Private_Clean") + kb("Private_Dirty")) / 1024, nodeBinary: nodeBinary / 1024 };
+}
+
 /** User + system CPU time of a process so far, in ms (clock ticks of 10 ms). */
 function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -501,6 +514,7 @@ try {
   await pool.end();
 
   const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
+  const backendShare = pid === undefined ? undefined : memoryShareOf(pid);
   const benchPeak = process.resourceUsage().maxRSS / 1024;
   const find = (protocol: string, scenario: string, rate: number | "max") =>
     results.find((r) => r.protocol === protocol && r.scenario === scenario && r.rate === rate)!;
@@ -552,6 +566,10 @@ try {
   }
   lines.push(
     `- Peak RSS: backend process ${fmt(backendPeak, 0)} MB over the whole run (target ≤ 150 MB: ${verdict(backendPeak <= 150)}); ` +
+      (backendShare === undefined
+        ? ""
+        : `at the end of the run its RSS was ${fmt(backendShare.rss, 0)} MB, of which ${fmt(backendShare.sharedClean, 0)} MB clean pages shared with other processes ` +
+          `(mostly the node binary, ${fmt(backendShare.nodeBinary, 0)} MB, which every Node process on the machine maps once) and ${fmt(backendShare.private, 0)} MB private to it; `) +
       `benchmark client process (both protocols' clients, ioredis) ${fmt(benchPeak, 0)} MB.`,
   );
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
