@@ -58,8 +58,11 @@ describe("a REST call through the gateway", () => {
 
     const spans = await receiver.waitFor((all) => {
       const inTrace = all.filter((s) => s.traceId === traceId);
+      // Spans arrive in export batches, the server span after its children: wait for each kind checked below.
       return byService(inTrace, "backend").some((s) => s.attributes["db.system"] === "postgresql" || s.attributes["db.system.name"] === "postgresql") &&
-        byService(inTrace, "gateway").length >= 2;
+        byService(inTrace, "backend").some((s) => s.name === "mesh.data.v1.DataService/CreateItem") &&
+        byService(inTrace, "gateway").some((s) => s.kind === 2) &&
+        byService(inTrace, "gateway").some((s) => s.kind === 3 && s.attributes["mesh.attempt"] === 1);
     });
     const inTrace = spans.filter((s) => s.traceId === traceId);
     const gatewayServer = byService(inTrace, "gateway").find((s) => s.kind === 2);
