@@ -33,6 +33,16 @@ describe("runWithDeadline", () => {
     expect(removed).toHaveBeenCalledOnce();
   });
 
+  it("keeps no timer for a deadline beyond setTimeout's range, which would otherwise fire at once", async () => {
+    const t = task();
+    const result = runWithDeadline(2 ** 31, new AbortController().signal, t.fn);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(10);
+    t.finish("late");
+    await expect(result).resolves.toBe("late");
+    expect(t.seen.signal?.aborted).toBe(false);
+  });
+
   it("passes on the task's rejection", async () => {
     const failure = new Error("upstream failed");
     await expect(runWithDeadline(1000, new AbortController().signal, () => Promise.reject(failure))).rejects.toBe(failure);

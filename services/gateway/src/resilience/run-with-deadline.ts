@@ -28,7 +28,8 @@ export function runWithDeadline<T>(ms: number, parent: AbortSignal, fn: (signal:
       cut(parent.reason, "Operation cancelled");
     } else {
       parent.addEventListener("abort", onParentAbort, { once: true });
-      timer = setTimeout(() => cut(undefined, `Operation timed out after ${ms}ms`), ms);
+      // Beyond setTimeout's range (about 24.8 days) a timer would fire at once: such a deadline never comes.
+      if (ms <= 2 ** 31 - 1) timer = setTimeout(() => cut(undefined, `Operation timed out after ${ms}ms`), ms);
     }
     let running: Promise<T>;
     try {

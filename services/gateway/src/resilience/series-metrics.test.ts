@@ -56,6 +56,13 @@ describe.each([Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TY
     reference.inc(observations[0]![0]);
     handles.get(JSON.stringify(observations[0]![0]))!.inc();
     expect(await ours.metrics()).toBe(await theirs.metrics());
+    // A reset drops counts not yet read, as prom-client's drops everything counted before it.
+    handles.get(JSON.stringify(observations[0]![0]))!.inc();
+    theirs.resetMetrics();
+    ours.resetMetrics();
+    reference.inc(observations[1]![0]);
+    handles.get(JSON.stringify(observations[1]![0]))!.inc();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });
 

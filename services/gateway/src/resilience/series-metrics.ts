@@ -43,6 +43,12 @@ export function createSeriesCounter(config: { name: string; help: string; labelN
       }
     },
   });
+  // A reset drops what the handles counted since the last read too, as prom-client's own reset would.
+  const reset = counter.reset.bind(counter);
+  counter.reset = () => {
+    for (const series of all) series.pending = 0;
+    reset();
+  };
   return {
     metric: counter as Metric,
     series(labels) {
