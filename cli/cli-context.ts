@@ -10,7 +10,7 @@ import { PolicyService } from "../gen/mesh/control/v1/policy_pb.ts";
 import { RegistryService } from "../gen/mesh/control/v1/registry_pb.ts";
 import { ScalingService } from "../gen/mesh/control/v1/scaling_pb.ts";
 import { StatusService } from "../gen/mesh/health/v1/status_pb.ts";
-import { serviceTokenHeader, startServiceCredential, type ServiceCredential } from "../lib/auth/service-credential.ts";
+import { createServiceCredentialInterceptor, type ServiceCredential } from "../lib/auth/service-credential.ts";
 import type { CliOutput } from "./cli-output.ts";
 
 export interface CliContext {
@@ -42,19 +42,9 @@ function declareActor(): Interceptor {
   };
 }
 
-/** Presents the mesh's service credential, minted on first use (a control plane with the secret requires it). */
-function presentCredential(secret: string): Interceptor {
-  let credential: Promise<ServiceCredential> | undefined;
-  return (next) => async (req) => {
-    credential ??= startServiceCredential({ secret, subject: "mesh-cli" });
-    req.header.set(serviceTokenHeader, (await credential).token());
-    return next(req);
-  };
-}
-
 /** Generated clients for the control plane (gRPC over one HTTP/2 connection) and for instances. */
-export function createCliContext(controlUrl: string, out: CliOutput, serviceSecret?: string): CliContext {
-  const interceptors = [declareActor(), ...(serviceSecret === undefined ? [] : [presentCredential(serviceSecret)])];
+export function createCliContext(controlUrl: string, out: CliOutput, credential?: ServiceCredential): CliContext {
+  const interceptors = [declareActor(), ...(credential === undefined ? [] : [createServiceCredentialInterceptor(credential)])];
   const transport = createGrpcTransport({ baseUrl: controlUrl, defaultTimeoutMs: 10_000, interceptors });
   return {
     controlUrl,

@@ -1,5 +1,6 @@
 // The `mesh` command line: `npm run mesh -- status`, or `node cli/mesh.ts status`.
 import { Command, CommanderError } from "commander";
+import { startServiceCredential } from "../lib/auth/service-credential.ts";
 import { ConfigError } from "../lib/config/load-config.ts";
 import { createCliContext, type CliContext } from "./cli-context.ts";
 import { UsageError, describeCliError, exitCodes } from "./cli-errors.ts";
@@ -29,10 +30,14 @@ const program = new Command("mesh")
   .exitOverride()
   .showHelpAfterError();
 
+// The mesh's service credential, when the secret is known: a control plane started with it requires it.
+const serviceSecret = cliServiceSecret(config);
+const credential = serviceSecret === undefined ? undefined : await startServiceCredential({ secret: serviceSecret, subject: "mesh-cli" });
+
 let context: CliContext | undefined;
 const getContext = (): CliContext => {
   const o = program.opts<{ control: string; json?: boolean }>();
-  context ??= createCliContext(o.control, createCliOutput({ json: o.json === true, noColor: config.NO_COLOR !== undefined }), cliServiceSecret(config));
+  context ??= createCliContext(o.control, createCliOutput({ json: o.json === true, noColor: config.NO_COLOR !== undefined }), credential);
   return context;
 };
 
