@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { Redis } from "ioredis";
 import { ConnectionState, DependencyStatusSchema, type DependencyStatus } from "../../gen/mesh/health/v1/status_pb.ts";
 import { raceSignal } from "../async/race-signal.ts";
+import { queryWithTimeout } from "../db/query-with-timeout.ts";
 
 /** Measures one dependency for the status RPC. Never throws: a failure is reported in the result. */
 export type DependencyProbe = (signal: AbortSignal) => Promise<DependencyStatus>;
@@ -13,8 +14,17 @@ function describeFailure(err: unknown): string {
   return code ? `unreachable (${code})` : "unreachable";
 }
 
+export interface PostgresProbeOptions {
+  /**
+   * The ping's own statement_timeout, whatever its pooled connection carries from its last user.
+   * @default 2000 (the status service's default probe timeout)
+   */
+  statementTimeoutMs?: number;
+}
+
 /** Pings PostgreSQL with `select 1` and reports the pool's counts. */
-export function createPostgresProbe(pool: pg.Pool, poolSize: number): DependencyProbe {
+export function createPostgresProbe(pool: pg.Pool, poolSize: number, options: PostgresProbeOptions = {}): DependencyProbe {
+  const timeoutMs = options.statementTimeoutMs ?? 2000;
   return async (signal) => {
     const base = {
       poolSize,
@@ -24,7 +34,7 @@ export function createPostgresProbe(pool: pg.Pool, poolSize: number): Dependency
     };
     const started = performance.now();
     try {
-      await raceSignal(pool.query("select 1"), signal);
+      await raceSignal(queryWithTimeout(pool, "select 1", timeoutMs), signal);
       return create(DependencyStatusSchema, {
         ...base,
         state: ConnectionState.CONNECTED,

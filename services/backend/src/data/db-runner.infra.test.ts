@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultSchema } from "../../../../gen/mesh/chaos/v1/fault_pb.ts";
 import { toConnectError } from "../../../../lib/errors/connect-errors.ts";
+import { holdSnapshots } from "../../../../test/hold-snapshots.ts";
 import { createTestSchema, type TestSchema } from "../../../../test/test-schema.ts";
 import { createDependencyFaultGate } from "../faults/dependency-fault-gate.ts";
 import { createFaultRegistry } from "../faults/fault-registry.ts";
@@ -143,6 +144,41 @@ describe("single-statement writes", () => {
     expect(ConnectError.from(await pending).code).toBe(Code.Canceled);
     expect(Date.now() - started).toBeLessThan(2500);
     expect(await counter()).toBe(before);
+  });
+
+  it("reach the server to stop a cancelled statement even when the cancelling connection's session timeout is tiny", async () => {
+    const pool = db.createPool({ max: 2 });
+    const cancelling = createDbRunner({ pool, gate, logger, metrics: createDataMetrics(pool) }, { retries: 1 });
+    // pg's pool hands out the connection released last: the statement runs on `working`, the cancel on `idle`,
+    // whose session statement_timeout (1 ms) even the cancel outlasts until the snapshots are released.
+    const idle = await pool.connect();
+    const working = await pool.connect();
+    const blocker = await db.pool.connect();
+    await idle.query("SET statement_timeout = 1");
+    const held = await holdSnapshots(idle, blocker);
+    idle.release();
+    working.release();
+    try {
+      const before = await counter();
+      const controller = new AbortController();
+      const started = Date.now();
+      const pending = cancelling
+        .writeStatement(call(undefined, controller.signal), "cancelled", (q) =>
+          q("bump_slowly", "WITH bump AS (UPDATE counter SET n = n + 100 WHERE id = 1 RETURNING n) SELECT pg_sleep(3), n FROM bump"),
+        )
+        .catch((e: unknown) => e);
+      setTimeout(() => controller.abort(new ConnectError("cancelled", Code.Canceled)), 100);
+      setTimeout(() => void held.release(), 300);
+      expect(ConnectError.from(await pending).code).toBe(Code.Canceled);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(await counter()).toBe(before);
+      // The abandoned connection was closed; `idle` is left with its session value.
+      const { rows } = await pool.query("SHOW statement_timeout");
+      expect(rows).toEqual([{ statement_timeout: "1ms" }]);
+    } finally {
+      await held.release().catch(() => {});
+      blocker.release();
+    }
   });
 
   it("are not run again when the connection fails after the statement was sent: it may have committed", async () => {

@@ -17,6 +17,7 @@ import type { Call } from "./call-context.ts";
 import type { DataMetrics } from "./data-metrics.ts";
 import { isConnectionFailure, isRetryableRead, isRetryableWrite } from "./db-errors.ts";
 import { raceSignal } from "../../../../lib/async/race-signal.ts";
+import { queryWithTimeout } from "../../../../lib/db/query-with-timeout.ts";
 
 /** Runs one statement on the unit of work's connection; `operation` names it in metrics and slow-query logs. */
 export type Query = <R extends pg.QueryResultRow = Record<string, unknown>>(
@@ -84,6 +85,12 @@ export function sessionTimeoutMs(ms: number): number {
   const step = 10 ** Math.max(0, String(Math.floor(ms)).length - 3);
   return Math.floor(ms / step) * step;
 }
+
+/**
+ * Bound of the request that cancels an abandoned statement. It runs on another pooled connection, under a
+ * timeout of its own rather than whatever that connection's session was last set to.
+ */
+const cancelTimeoutMs = 1000;
 
 /** Distinct statements a runner prepares at most. */
 const maxPreparedStatements = 64;
@@ -226,8 +233,9 @@ export function createDbRunner(deps: DbRunnerDeps, options: DbRunnerOptions = {}
    */
   function cancelBackend(client: pg.PoolClient): void {
     const pid = (client as unknown as { processID?: unknown }).processID;
-    if (typeof pid !== "number") return;
-    pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+    // Inlined: the cancel is a simple query (for its own timeout), which cannot take parameters.
+    if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0) return;
+    queryWithTimeout(pool, `SELECT pg_cancel_backend(${pid})`, cancelTimeoutMs).catch(() => {});
   }
 
   /**
