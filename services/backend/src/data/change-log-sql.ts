@@ -1,54 +1,17 @@
-import type { JsonValue } from "@bufbuild/protobuf";
-import type { Query } from "./db-runner.ts";
+/** The kinds of entity whose changes are recorded. */
+export type ChangedEntity = "item" | "user";
 
-/** One committed change: its audit row and its outbox event, written in the change's transaction. */
-export interface Change {
-  readonly entity: "item" | "user";
-  readonly entityId: string;
-  readonly action: "create" | "update" | "delete" | "undelete";
-  /** The entity before and after, as the API's JSON; null for none. */
-  readonly oldValue: JsonValue | null;
-  readonly newValue: JsonValue | null;
-  readonly requestId: string | null;
-  readonly actor: string;
-  /** Outbox topic, such as `item.created`. */
-  readonly topic: string;
-  readonly payload: JsonValue;
-  /** W3C trace context (`traceparent`, `tracestate`) of the request, for the relay to continue the trace. */
-  readonly traceContext: Readonly<Record<string, string>> | null;
-}
-
-/** The audit row and the outbox event in one statement. */
-export async function recordChange(query: Query, change: Change): Promise<void> {
-  await query(
-    "change.record",
-    `WITH audit AS (
-       INSERT INTO audit_log (entity, entity_id, action, old_value, new_value, request_id, actor)
-       VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7)
-     )
-     INSERT INTO outbox (topic, aggregate_id, payload, trace_context) VALUES ($8, $2, $9::jsonb, $10::jsonb)`,
-    [
-      change.entity,
-      change.entityId,
-      change.action,
-      change.oldValue === null ? null : JSON.stringify(change.oldValue),
-      change.newValue === null ? null : JSON.stringify(change.newValue),
-      change.requestId,
-      change.actor,
-      change.topic,
-      JSON.stringify(change.payload),
-      change.traceContext === null ? null : JSON.stringify(change.traceContext),
-    ],
-  );
-}
-
-/** What a change records besides the entity: the same for its audit row and its outbox event. */
+/**
+ * What a change records besides the entity: the same for its audit row and its outbox event, written in
+ * the change's own statement.
+ */
 export interface ChangeContext {
-  readonly action: Change["action"];
+  readonly action: "create" | "update" | "delete" | "undelete";
   /** Outbox topic, such as `item.created`. */
   readonly topic: string;
   readonly requestId: string | null;
   readonly actor: string;
+  /** W3C trace context (`traceparent`, `tracestate`) of the request, for the relay to continue the trace. */
   readonly traceContext: Readonly<Record<string, string>> | null;
 }
 
@@ -56,10 +19,9 @@ export interface ChangeContext {
  * CTEs `audit` and `outbox` that record, inside the data-modifying statement making the change, the audit
  * row and the outbox event of each row of `source`: columns `entity_id`, and `old_value` and `new_value`
  * (jsonb, the entity as the API's JSON). The event's payload is `{type, action, <entity>, actor,
- * requestId}`, as recordChange's callers write it. The context takes the five parameters from `$first`
- * on: pass changeParameters(context) there.
+ * requestId}`. The context takes the five parameters from `$first` on: pass changeParameters(context) there.
  */
-export function changeRecordCtes(entity: Change["entity"], source: string, first: number): string {
+export function changeRecordCtes(entity: ChangedEntity, source: string, first: number): string {
   const [action, topic, requestId, actor, traceContext] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
   return `audit AS (
        INSERT INTO audit_log (entity, entity_id, action, old_value, new_value, request_id, actor)

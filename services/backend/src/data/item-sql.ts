@@ -1,6 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { changeParameters, changeRecordCtes, type ChangeContext } from "./change-log-sql.ts";
 import type { Query } from "./db-runner.ts";
+import { jsonTime } from "./json-time-sql.ts";
 import { claimKeyCte, keyParameters, visibleRecordQuery, type IdempotencyRecord, type KeyedRequest } from "./idempotency-sql.ts";
 import type { PageCursor } from "./page-token.ts";
 import type { ItemFields, ItemOrder, MutablePath, StoredStatus } from "./validate-item-request.ts";
@@ -29,15 +30,6 @@ const columns = `id, name, value::text AS value, metadata::text AS metadata, sta
 export async function selectItem(query: Query, id: string): Promise<ItemRow | undefined> {
   const { rows } = await query<ItemRow>("item.select", `SELECT ${columns} FROM items WHERE id = $1`, [id]);
   return rows[0];
-}
-
-/** A timestamptz as protobuf's JSON writes a Timestamp: UTC, with 0, 3 or 6 fraction digits (PostgreSQL keeps microseconds). */
-function jsonTime(column: string): string {
-  const at = `(${column} AT TIME ZONE 'UTC')`;
-  return `to_char(${at}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
-         WHEN to_char(${at}, 'US') = '000000' THEN ''
-         WHEN to_char(${at}, 'US') LIKE '%000' THEN to_char(${at}, '.MS')
-         ELSE to_char(${at}, '.US') END || 'Z'`;
 }
 
 /**

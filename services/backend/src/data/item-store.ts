@@ -1,10 +1,9 @@
 import { create, fromJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { context, propagation } from "@opentelemetry/api";
 import { ItemSchema, ListItemsResponseSchema, type Item, type ListItemsResponse } from "../../../../gen/mesh/data/v1/data_pb.ts";
 import { notFound } from "../../../../lib/errors/connect-errors.ts";
 import type { Call } from "./call-context.ts";
-import type { ChangeContext } from "./change-log-sql.ts";
+import { changeContext } from "./change-context.ts";
 import type { DbRunner } from "./db-runner.ts";
 import { selectIdempotencyRecord, type IdempotencyRecord } from "./idempotency-sql.ts";
 import {
@@ -45,17 +44,6 @@ export interface ItemStore {
   remove(call: Call, id: string, expectedVersion: bigint | undefined): Promise<ItemWrite>;
   /** Restores a deleted item; a live one is returned unchanged. */
   restore(call: Call, id: string): Promise<ItemWrite>;
-}
-
-/** The active W3C trace context, for the outbox relay to continue the request's trace. */
-function traceContext(): Record<string, string> | null {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  return Object.keys(carrier).length === 0 ? null : carrier;
-}
-
-function changeContext(call: Call, action: ChangeContext["action"], topic: string): ChangeContext {
-  return { action, topic, requestId: call.requestId, actor: call.actor, traceContext: traceContext() };
 }
 
 function staleVersion(id: string, current: string, expected: bigint): ConnectError {

@@ -1,4 +1,6 @@
+import { changeParameters, changeRecordCtes, type ChangeContext } from "./change-log-sql.ts";
 import type { Query } from "./db-runner.ts";
+import { jsonTime } from "./json-time-sql.ts";
 import type { PageCursor } from "./page-token.ts";
 
 export interface UserRow {
@@ -11,9 +13,32 @@ export interface UserRow {
 
 const columns = `id, email, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at`;
 
-/** Throws unique_violation (23505) when the email is taken, in any letter case. */
-export async function insertUser(query: Query, email: string, name: string): Promise<UserRow> {
-  const { rows } = await query<UserRow>("user.insert", `INSERT INTO users (email, name) VALUES ($1, $2) RETURNING ${columns}`, [email, name]);
+/**
+ * The user in `row` (a relation with the users columns) as the API's JSON, as `toJson(UserSchema, user)`
+ * writes it (user-store.infra.test.ts holds the two together). Every field is present: the table's checks
+ * keep email and name non-empty.
+ */
+export function userJson(row: string): string {
+  return `jsonb_build_object('id', ${row}.id::text, 'email', ${row}.email, 'name', ${row}.name, 'createTime', ${jsonTime(`${row}.created_at`)})`;
+}
+
+/**
+ * Creates the user with its audit row and `user.created` event in one statement. Throws unique_violation
+ * (23505) when the email is taken, in any letter case: the statement then writes nothing.
+ */
+export async function insertUser(query: Query, email: string, name: string, change: ChangeContext): Promise<UserRow> {
+  const { rows } = await query<UserRow>(
+    "user.insert",
+    `WITH new_user AS (
+       INSERT INTO users (email, name) VALUES ($1, $2) RETURNING *
+     ),
+     changed AS (
+       SELECT id AS entity_id, NULL::jsonb AS old_value, ${userJson("new_user")} AS new_value FROM new_user
+     ),
+     ${changeRecordCtes("user", "changed", 3)}
+     SELECT ${columns} FROM new_user`,
+    [email, name, ...changeParameters(change)],
+  );
   return rows[0]!;
 }
 

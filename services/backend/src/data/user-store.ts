@@ -1,9 +1,8 @@
-import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { context, propagation } from "@opentelemetry/api";
-import { ListUsersResponseSchema, UserSchema, type ListUsersResponse, type User } from "../../../../gen/mesh/data/v1/data_pb.ts";
+import { ListUsersResponseSchema, type ListUsersResponse, type User } from "../../../../gen/mesh/data/v1/data_pb.ts";
 import type { Call } from "./call-context.ts";
-import { recordChange } from "./change-log-sql.ts";
+import { changeContext } from "./change-context.ts";
 import type { DbRunner } from "./db-runner.ts";
 import { encodePageToken, type PageCursor } from "./page-token.ts";
 import { userFromRow } from "./row-codec.ts";
@@ -20,37 +19,25 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
 }
 
-/** Users in PostgreSQL; a create writes the row, its audit row and a `user.created` event in one transaction. */
+/**
+ * Users in PostgreSQL; a create is one statement, and so one transaction, holding the row, its audit row
+ * and a `user.created` event (data-modifying CTEs; see user-sql.ts).
+ */
 export function createUserStore(db: DbRunner): UserStore {
   return {
-    create(call, email, name) {
-      return db.write(call, "user.create", async (query) => {
-        let user: User;
-        try {
-          user = userFromRow(await insertUser(query, email, name));
-        } catch (err) {
-          if (isUniqueViolation(err)) {
-            throw new ConnectError(`a user with email ${JSON.stringify(email)} already exists (emails are compared ignoring case)`, Code.AlreadyExists);
-          }
-          throw err;
+    async create(call, email, name) {
+      const change = changeContext(call, "create", "user.created");
+      try {
+        // Not repeatable: a user create has no idempotency key, so a connection lost after the statement was
+        // sent (it may have committed) is not retried, lest the retry find its own email taken.
+        const row = await db.writeStatement(call, "user.create", (query) => insertUser(query, email, name, change), { repeatable: false });
+        return userFromRow(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw new ConnectError(`a user with email ${JSON.stringify(email)} already exists (emails are compared ignoring case)`, Code.AlreadyExists);
         }
-        const json = toJson(UserSchema, user) as JsonValue;
-        const carrier: Record<string, string> = {};
-        propagation.inject(context.active(), carrier);
-        await recordChange(query, {
-          entity: "user",
-          entityId: user.id,
-          action: "create",
-          oldValue: null,
-          newValue: json,
-          requestId: call.requestId,
-          actor: call.actor,
-          topic: "user.created",
-          payload: { type: "user.created", action: "create", user: json, actor: call.actor, requestId: call.requestId },
-          traceContext: Object.keys(carrier).length === 0 ? null : carrier,
-        });
-        return user;
-      });
+        throw err;
+      }
     },
 
     find(call, id) {
