@@ -450,6 +450,14 @@ try {
       const after = await (await fetch(`${baseUrl}/metrics`)).text();
       if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
       const delta = (name: string, having: string[]) => metricSum(after, name, having) - metricSum(before, name, having);
+      // The load generator does not decode gRPC trailers: every answer's code is checked here, in the
+      // backend's own count of calls by code (the warm-up's 200 cache hits count too).
+      const method = ['rpc_service="mesh.data.v1.DataService"', `rpc_method="${spec.path.slice(spec.path.lastIndexOf("/") + 1)}"`];
+      const okCalls = delta("rpc_server_requests_total", [...method, 'code="ok"']);
+      const expectedOk = r.ok + (spec.path === spec.warmup?.path ? (spec.warmup?.count ?? 0) : 0);
+      if (okCalls !== expectedOk) {
+        throw new Error(`${protocol} ${scenario}: the generator counted ${r.ok} answers and ${r.errors} errors, the backend ${okCalls} calls with code ok (expected ${expectedOk})`);
+      }
       if (expectCache !== undefined) {
         // The warm-up's 200 hits count too; a phase of misses must have missed once per request sent.
         const hits = delta("cache_hits_total", ['cache="item"']);
