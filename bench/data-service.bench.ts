@@ -20,10 +20,12 @@ import { Redis } from "ioredis";
 import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { CreateItemRequestSchema, DataService, GetItemRequestSchema, GetItemResponseSchema, ListItemsRequestSchema } from "../gen/mesh/data/v1/data_pb.ts";
 import { createPool } from "../lib/db/create-pool.ts";
+import { findPostgresBinaries } from "../lib/infra/find-postgres-binaries.ts";
 import { getFreePort } from "../lib/infra/free-port.ts";
 import { startLocalInfra } from "../lib/infra/local-infra.ts";
 import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 import { percentile, runLoad, type LoadSpec } from "./load-generator.ts";
+import { pgbenchCreateItem } from "./pgbench-create-item.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -518,6 +520,16 @@ try {
     // The same server answering grpc.health.v1 Check: the per-RPC cost of the stack without the data layer.
     await saturate("Health/Check (stack baseline)", { ...load("GetItem", [encode(HealthCheckRequestSchema, { service: "" })], callers), path: "/grpc.health.v1.Health/Check" });
   }
+  // The floor under CreateItem: the statement the backend sends for a keyed create, prepared, from pgbench.
+  const binaries = findPostgresBinaries({ searchPath: process.env.PATH ?? "" });
+  const pgbench = binaries === undefined ? undefined : await pgbenchCreateItem(binaries.binDir, infra.databaseUrl, dataDir, 200, phaseSeconds);
+  if (pgbench !== undefined) {
+    results.push({
+      protocol: "PostgreSQL", scenario: "CreateItem's statement alone, pgbench (floor)", rate: 200, sent: pgbench.sent, ok: pgbench.sent, errors: 0,
+      throughput: pgbench.throughput, p50: pgbench.p50, p99: pgbench.p99, max: pgbench.max, backendRssMb: 0, backendCpuMs: NaN, clientCpuMs: NaN, clientGcMaxMs: NaN,
+    });
+    console.log(`PostgreSQL alone, CreateItem's statement @200/s: p50 ${fmt(pgbench.p50)} ms, p99 ${fmt(pgbench.p99)} ms`);
+  }
   redis.disconnect();
   await pool.end();
 
@@ -556,6 +568,16 @@ try {
         `a health check through the same server costs ${fmt(stack.backendCpuMs, 3)} ms.`,
     );
   }
+  const pgFloor = results.find((r) => r.protocol === "PostgreSQL");
+  lines.push(
+    pgFloor === undefined
+      ? "- PostgreSQL alone: skipped, pgbench was not found beside the PostgreSQL server binaries."
+      : `- PostgreSQL alone, the floor under CreateItem: the very statement the backend sends for a keyed create (item, audit row, outbox ` +
+          `event and idempotency claim; item-sql.ts), prepared, from pgbench (PostgreSQL's C load generator, two connections, ` +
+          `\`-R 200\`, latency from each transaction's scheduled start): p50 ${fmt(pgFloor.p50)} ms, p99 ${fmt(pgFloor.p99)} ms, max ${fmt(pgFloor.max)} ms at 200 creates/s. ` +
+          `What the backend's CreateItem adds above it is the backend's: validation, the pool and its policies, the cache's list ` +
+          `generation, and the outbox relay and queue workers that run in the same process.`,
+  );
   const viaH2load = results.find((r) => r.scenario === "GetItem, cache hit, h2load client");
   if (viaH2load !== undefined && h2loadExtra !== undefined) {
     const node = find("gRPC", "GetItem, cache hit", 1000);

@@ -88,6 +88,9 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
   let nextStreamId = 1;
   let sendWindow = 65_535;
   let maxConcurrent = Number.POSITIVE_INFINITY;
+  // No stream opens before the server's first SETTINGS: streams beyond a MAX_CONCURRENT_STREAMS it sets there would
+  // be refused (RST_STREAM REFUSED_STREAM), as the server applies its limit before this side has seen it.
+  let gotSettings = false;
   let received = 0;
   let pending: Buffer | undefined;
   let failure: string | undefined;
@@ -121,7 +124,7 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
   }
 
   function canSend(request: GrpcRequest): boolean {
-    return streams.size < maxConcurrent && request.body.length <= sendWindow;
+    return gotSettings && streams.size < maxConcurrent && request.body.length <= sendWindow;
   }
 
   function write(request: GrpcRequest, done: Done): void {
@@ -152,6 +155,7 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
     switch (type) {
       case frameType.settings: {
         if ((flags & flag.ack) !== 0) return;
+        gotSettings = true;
         for (let at = 0; at + 6 <= payload.length; at += 6) {
           if (payload.readUInt16BE(at) === 0x3) maxConcurrent = payload.readUInt32BE(at + 2);
         }
@@ -222,8 +226,14 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
   socket.on("error", (err) => failAll(err.message));
   socket.on("close", () => failAll("connection closed"));
 
+  const openedAt = performance.now();
   const sweeper = setInterval(() => {
     const now = performance.now();
+    // Calls queued for a server that never sends its SETTINGS (not an HTTP/2 server) would otherwise wait forever.
+    if (!gotSettings && now - openedAt > timeoutMs) {
+      failAll("timed out (no SETTINGS from the server)");
+      socket.destroy();
+    }
     for (const [id, stream] of streams) {
       if (now - stream.startedAt <= timeoutMs) continue;
       const code = Buffer.alloc(4);
@@ -235,7 +245,11 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
   sweeper.unref();
 
   return {
-    encode: (path, body, headers) => ({ headerBlock: encodeHeaderBlock(url.host, path, headers ?? {}), body: body ?? Buffer.alloc(0) }),
+    encode(path, body, headers) {
+      // One DATA frame per request, within HTTP/2's default frame size and stream window.
+      if (body !== undefined && body.length > 16_384) throw new RangeError(`request bodies are sent in one frame: at most 16,384 bytes, not ${body.length}`);
+      return { headerBlock: encodeHeaderBlock(url.host, path, headers ?? {}), body: body ?? Buffer.alloc(0) };
+    },
     send(request, done) {
       if (failure !== undefined) return done(failure);
       if (queued.length === 0 && canSend(request)) write(request, done);

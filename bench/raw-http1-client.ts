@@ -158,6 +158,8 @@ export function createRawHttp1Client(options: RawHttp1Options): RawClient<Buffer
     close() {
       closed = true;
       clearInterval(sweeper);
+      // Requests under way fail as their sockets close; those still waiting for a connection would never start.
+      for (const [, done] of waiting.splice(0)) done("client closed");
       for (const connection of all) connection.socket.destroy();
     },
   };
