@@ -327,6 +327,15 @@ async function waitServing(baseUrl: string, child: ChildProcess, timeoutMs = 60_
   throw new Error(`the backend did not become healthy within ${timeoutMs / 1000} s`);
 }
 
+/** SIGTERM, and SIGKILL if it has not exited 10 s later. */
+async function stopBackend(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
 const loadBefore = loadavg()[0]!;
@@ -520,7 +529,15 @@ try {
     // The same server answering grpc.health.v1 Check: the per-RPC cost of the stack without the data layer.
     await saturate("Health/Check (stack baseline)", { ...load("GetItem", [encode(HealthCheckRequestSchema, { service: "" })], callers), path: "/grpc.health.v1.Health/Check" });
   }
-  // The floor under CreateItem: the statement the backend sends for a keyed create, prepared, from pgbench.
+  redis.disconnect();
+  await pool.end();
+
+  const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
+  const backendShare = pid === undefined ? undefined : memoryShareOf(pid);
+
+  // The floor under CreateItem: the statement the backend sends for a keyed create, prepared, from pgbench,
+  // with the backend stopped (its outbox relay and queue workers would otherwise work on pgbench's rows).
+  await stopBackend(backend);
   const binaries = findPostgresBinaries({ searchPath: process.env.PATH ?? "" });
   const pgbench = binaries === undefined ? undefined : await pgbenchCreateItem(binaries.binDir, infra.databaseUrl, dataDir, 200, phaseSeconds);
   if (pgbench !== undefined) {
@@ -530,11 +547,6 @@ try {
     });
     console.log(`PostgreSQL alone, CreateItem's statement @200/s: p50 ${fmt(pgbench.p50)} ms, p99 ${fmt(pgbench.p99)} ms`);
   }
-  redis.disconnect();
-  await pool.end();
-
-  const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
-  const backendShare = pid === undefined ? undefined : memoryShareOf(pid);
   const benchPeak = process.resourceUsage().maxRSS / 1024;
   const find = (protocol: string, scenario: string, rate: number | "max") =>
     results.find((r) => r.protocol === protocol && r.scenario === scenario && r.rate === rate)!;
@@ -608,11 +620,15 @@ try {
 \`node bench/data-service.bench.ts\`${quick ? " --quick" : ""}: one backend process (as \`npm start\` runs it: the telemetry
 preload and lib/server/service-node-flags.ts, \`${serviceNodeFlags.filter((f) => f.startsWith("--max")).join(" ")}\` and the compile cache) on a private PostgreSQL ${infra.postgres && "version" in infra.postgres ? infra.postgres.version : ""} (fsync and synchronous commit on) and a private
 ${infra.redis?.server ?? "Redis"}, loopback only. gRPC is HTTP/2 with binary messages; Connect is HTTP/1.1 with JSON. The load
-comes from bench/load-generator.ts, a Node process of its own that sends pre-encoded requests over node:http2 (one
-connection) or node:http (keep-alive): none of this process's heap or connect-es's client costs are in the figures.
+comes from bench/load-generator.ts, a Node process of its own that sends pre-encoded requests on bare sockets: gRPC
+framed by hand over HTTP/2 without TLS (one connection), Connect over HTTP/1.1 (keep-alive). It allocates a few
+hundred bytes per request, so its own GC pauses stay near a millisecond (node:http2 and node:http, which it used
+before, paused it for up to 13 ms); none of this process's heap or connect-es's client costs are in the figures.
 Fixed rates are an open loop, paced evenly: each request is measured from the moment it was due. The "bare server"
-rows are that generator against a server that answers at once: the floor of this machine and client. Each phase's
-cache hits or misses are checked in the backend's own metrics. Cache misses read a different, never-read item each
+rows are that generator against a server that answers at once: the floor of this machine and client. The
+PostgreSQL row is the floor under CreateItem: its statement alone, from pgbench, with the backend stopped. Every
+answer's code is checked in the backend's own count of calls by code, and each phase's cache hits or misses in its
+cache metrics. Cache misses read a different, never-read item each
 time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
 backend answers quickly again. "Backend CPU per request" is the backend process's user + system time divided by
 the requests it answered, and "Client CPU" the same for the load generator; they depend much less than latency on
@@ -629,12 +645,7 @@ ${cpus().length} means other processes competed for the CPU and the latencies ab
   console.log(`\n${markdown}`);
   writeFileSync(join(root, "bench/results/data-service.md"), markdown);
 } finally {
-  if (backend !== undefined && backend.exitCode === null) {
-    const exited = new Promise((r) => backend!.once("exit", r));
-    backend.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (backend.exitCode === null) backend.kill("SIGKILL");
-  }
+  await stopBackend(backend);
   await infra.stop();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -186,6 +186,30 @@ describe("createRawHttp1Client", () => {
     expect(maxInFlight).toBe(2);
   });
 
+  it("does not reuse a connection whose answer says connection: close (nginx after keepalive_requests)", async () => {
+    // Every third answer ends its connection, as nginx's last answer on a connection does.
+    let answered = 0;
+    const server = await startServer((_req, res) => {
+      if (++answered % 3 === 0) res.setHeader("connection", "close");
+      res.end("ok");
+    });
+    const sender = client({ url: server.url, connections: 1 });
+    const request = sender.encode("/", undefined, undefined);
+    // A closed loop: each answer sends the next request at once, onto whatever connection is free.
+    const errors = await new Promise<Array<string | undefined>>((resolve) => {
+      const seen: Array<string | undefined> = [];
+      const next = (error: string | undefined) => {
+        seen.push(error);
+        if (seen.length === 30) resolve(seen);
+        else sender.send(request, next);
+      };
+      sender.send(request, next);
+    });
+    expect(errors).toEqual(Array(30).fill(undefined));
+    expect(server.received).toHaveLength(30);
+    expect(server.sockets.size).toBe(10);
+  });
+
   it("lets a done callback send the next request at once (a closed loop)", async () => {
     const server = await startServer(ok);
     const sender = client({ url: server.url, connections: 1 });

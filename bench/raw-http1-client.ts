@@ -41,16 +41,18 @@ const crlfcrlf = Buffer.from("\r\n\r\n");
  * Parses one response at the start of `data`: its length in bytes and its status, or undefined when more
  * bytes are needed. Bodies are framed by content-length or chunked transfer-encoding.
  */
-function parseResponse(data: Buffer): { length: number; status: number; bodyStart: number } | undefined {
+function parseResponse(data: Buffer): { length: number; status: number; bodyStart: number; close: boolean } | undefined {
   const headEnd = data.indexOf(crlfcrlf);
   if (headEnd < 0) return undefined;
   const status = Number(data.toString("latin1", 9, 12));
   const head = data.toString("latin1", 0, headEnd).toLowerCase();
   const bodyStart = headEnd + 4;
+  // The server ends the connection after this answer (nginx does after keepalive_requests answers).
+  const close = head.includes("\r\nconnection: close");
   const lengthAt = head.indexOf("\r\ncontent-length:");
   if (lengthAt >= 0) {
     const length = Number.parseInt(head.slice(lengthAt + 17), 10);
-    return data.length >= bodyStart + length ? { length: bodyStart + length, status, bodyStart } : undefined;
+    return data.length >= bodyStart + length ? { length: bodyStart + length, status, bodyStart, close } : undefined;
   }
   if (head.includes("\r\ntransfer-encoding: chunked")) {
     let at = bodyStart;
@@ -61,11 +63,11 @@ function parseResponse(data: Buffer): { length: number; status: number; bodyStar
       // The chunk, then its CRLF; the last chunk (size 0) ends with an empty line (no trailers are sent).
       at = lineEnd + 2 + size + 2;
       if (data.length < at) return undefined;
-      if (size === 0) return { length: at, status, bodyStart };
+      if (size === 0) return { length: at, status, bodyStart, close };
     }
   }
   // No framing: a 204 or 304, or a body that runs to the connection's end (not used by the servers measured).
-  return { length: bodyStart, status, bodyStart };
+  return { length: bodyStart, status, bodyStart, close };
 }
 
 export function createRawHttp1Client(options: RawHttp1Options): RawClient<Buffer> {
@@ -119,6 +121,11 @@ export function createRawHttp1Client(options: RawHttp1Options): RawClient<Buffer
         const error = ok ? undefined : `http ${response.status} ${data.toString("utf8", response.bodyStart, Math.min(response.length, response.bodyStart + 200))}`;
         data = data.subarray(response.length);
         finish(connection, error);
+        if (response.close) {
+          // Not reused: the next request goes on another connection rather than onto one being closed.
+          drop(connection, "connection closed");
+          return;
+        }
         release(connection);
       }
     });
