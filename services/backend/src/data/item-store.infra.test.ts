@@ -2,7 +2,6 @@ import { fileURLToPath } from "node:url";
 import { create, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CreateItemRequestSchema, ItemSchema, UpdateItemRequestSchema } from "../../../../gen/mesh/data/v1/data_pb.ts";
@@ -15,6 +14,7 @@ import { createDataMetrics } from "./data-metrics.ts";
 import { createDbRunner } from "./db-runner.ts";
 import { createItemStore, type ItemStore } from "./item-store.ts";
 import { validateCreateItem, validateUpdateItem } from "./validate-item-request.ts";
+import { recordStatements } from "../../../../test/record-statements.ts";
 
 const migrationsDir = fileURLToPath(new URL("../../migrations", import.meta.url));
 const limits = { maxValueBytes: 4096, maxMetadataBytes: 4096 };
@@ -28,16 +28,7 @@ beforeAll(async () => {
   await migrate(db.pool, { dir: migrationsDir, schema: db.schema });
   // One connection, so that its session state (the statement_timeout) carries from call to call.
   const pool = db.createPool({ max: 1, statementTimeoutMs: 5000 });
-  pool.on("connect", (client: pg.PoolClient) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    Object.assign(client, {
-      query: (...args: unknown[]) => {
-        const first = args[0] as string | { text: string };
-        sent.push((typeof first === "string" ? first : first.text).trim().split(/\s+/).slice(0, 4).join(" "));
-        return query(...args);
-      },
-    });
-  });
+  recordStatements(pool, sent);
   const runner = createDbRunner(
     { pool, gate: createDependencyFaultGate(createFaultRegistry()), logger: pino({ level: "silent" }), metrics: createDataMetrics(pool) },
     { statementTimeoutMs: 5000 },

@@ -2,7 +2,6 @@ import { fileURLToPath } from "node:url";
 import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
-import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UserSchema } from "../../../../gen/mesh/data/v1/data_pb.ts";
@@ -17,6 +16,7 @@ import { createDbRunner, type Query } from "./db-runner.ts";
 import { userFromRow } from "./row-codec.ts";
 import { selectUser, userJson } from "./user-sql.ts";
 import { createUserStore, type UserStore } from "./user-store.ts";
+import { recordStatements } from "../../../../test/record-statements.ts";
 
 const migrationsDir = fileURLToPath(new URL("../../migrations", import.meta.url));
 let db: TestSchema;
@@ -32,16 +32,7 @@ beforeAll(async () => {
   await migrate(db.pool, { dir: migrationsDir, schema: db.schema });
   // One connection, so that its session state (the statement_timeout) carries from call to call.
   const pool = db.createPool({ max: 1, statementTimeoutMs: 5000 });
-  pool.on("connect", (client: pg.PoolClient) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    Object.assign(client, {
-      query: (...args: unknown[]) => {
-        const first = args[0] as string | { text: string };
-        sent.push((typeof first === "string" ? first : first.text).trim().split(/\s+/).slice(0, 4).join(" "));
-        return query(...args);
-      },
-    });
-  });
+  recordStatements(pool, sent);
   const runner = createDbRunner(
     { pool, gate: createDependencyFaultGate(createFaultRegistry()), logger: pino({ level: "silent" }), metrics: createDataMetrics(pool) },
     { statementTimeoutMs: 5000, retryBaseMs: 1 },
