@@ -12,11 +12,16 @@ import { spawn } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { createRawGrpcClient } from "./raw-grpc-client.ts";
-import { createRawHttp1Client, type Done, type RawClient } from "./raw-http1-client.ts";
+import type { Done, RawClient } from "./raw-client.ts";
+import { createRawHttp1Client } from "./raw-http1-client.ts";
 
 /** One kind of request, sent again and again; `bodies` and `headers` are cycled by request number. */
 export interface LoadSpec {
-  /** `grpc`: HTTP/2 POST, success is grpc-status 0. `http1`: HTTP/1.1 with keep-alive, success is a 2xx status. */
+  /**
+   * `grpc`: HTTP/2 POST (h2c, one connection), success is an answer's shape, headers then a message then trailers
+   * (raw-grpc-client.ts reads no grpc-status: callers check codes in the server's metrics). `http1`: HTTP/1.1
+   * with keep-alive, success is a 2xx status.
+   */
   protocol: "grpc" | "http1";
   /** Base URL, for example http://127.0.0.1:8080. */
   url: string;
@@ -41,7 +46,7 @@ export interface LoadResult {
   sent: number;
   ok: number;
   errors: number;
-  /** The first failure's description (status and message), if any. */
+  /** The first failure's description: HTTP status and body start, or a gRPC answer's shape (its code is not read), timeout, or connection error. */
   firstError?: string;
   /** Answered requests a second, over the time from the first send to the last answer. */
   throughput: number;
@@ -99,7 +104,7 @@ function generate(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /**
- * Request i: bodies[i % bodies.length] with headers[i % headers.length], each distinct request encoded once
+ * Request i: bodies[i % bodies.length] with headers[i % headers.length], each distinct request encoded up front
  * (they recur every least common multiple of the two lengths; beyond a million, each is encoded when sent).
  */
 function encoder<R>(client: RawClient<R>, path: string, bodies: Buffer[], headers: Array<Record<string, string>> | undefined): (i: number) => R {
@@ -108,8 +113,8 @@ function encoder<R>(client: RawClient<R>, path: string, bodies: Buffer[], header
   const cycle = (b / gcd(b, h)) * h;
   const encode = (i: number) => client.encode(path, bodies.length === 0 ? undefined : bodies[i % bodies.length], headers?.[i % headers.length]);
   if (cycle > 1_000_000) return encode;
-  const encoded: Array<R | undefined> = [];
-  return (i) => (encoded[i % cycle] ??= encode(i % cycle));
+  const encoded = Array.from({ length: cycle }, (_, i) => encode(i));
+  return (i) => encoded[i % cycle]!;
 }
 
 async function generateWith<R>(spec: LoadSpec, sender: RawClient<R>): Promise<LoadResult> {

@@ -1,6 +1,6 @@
 // The mesh against the seed stack, standalone: `node bench/mesh-vs-seed.bench.ts` (`--quick` for a smoke run).
 //
-// In one run, on loopback, under the same load generator (Node's HTTP/1.1 client, keep-alive):
+// In one run, on loopback, under the same load generator (bench/load-generator.ts, HTTP/1.1 keep-alive on bare sockets):
 // - the mesh: REST `GET /v1/items/{id}` of a cached item through a real gateway process to two real backend
 //   processes (DataService.GetItem, Valkey read-through cache hit), instances from a real control plane with
 //   policy LEAST_REQUEST, as npm start runs them (telemetry preload, no exporter);

@@ -2,7 +2,7 @@ import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRawGrpcClient, type GrpcRequest, type RawGrpcOptions } from "./raw-grpc-client.ts";
-import type { RawClient } from "./raw-http1-client.ts";
+import type { RawClient } from "./raw-client.ts";
 
 interface Received {
   headers: http2.IncomingHttpHeaders;
@@ -284,8 +284,36 @@ describe("createRawGrpcClient", () => {
     end(server.sessions[0]!);
     const results = await pending;
     for (const result of results) expect(result).toBeTypeOf("string");
-    // Later calls fail at once rather than wait for a session that will not come back.
-    expect(await send(sender, sender.encode(path, undefined, undefined))).toBeTypeOf("string");
+    // Later calls fail at once rather than wait for a session that will not come back, but never from
+    // within send: a closed loop that sends again on each answer would recurse without end.
+    let answered = false;
+    const later = new Promise<string | undefined>((resolve) =>
+      sender.send(sender.encode(path, undefined, undefined), (error) => {
+        answered = true;
+        resolve(error);
+      }),
+    );
+    expect(answered).toBe(false);
+    expect(await later).toBeTypeOf("string");
+  });
+
+  it("times out a call that waits for a free stream and never gets one", async () => {
+    // One stream at a time, and the first call is never answered: the second waits in the client's queue.
+    const server = await startServer(() => {}, { maxConcurrentStreams: 1 });
+    const sender = client({ url: server.url, timeoutMs: 300 });
+    const results = await sendMany(sender, Array.from({ length: 2 }, () => sender.encode(path, envelope(Buffer.from("x")), undefined)));
+    expect(results).toEqual(["timed out", "timed out before it could be sent"]);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it("counts headers then trailers without a message as an error", async () => {
+    const server = await startServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end();
+    });
+    const sender = client({ url: server.url });
+    expect(await send(sender, sender.encode(path, envelope(Buffer.from("x")), undefined))).toBe("the answer's trailers came without a message");
   });
 
   it("times out calls to a server that accepts the connection and never speaks HTTP/2", async () => {

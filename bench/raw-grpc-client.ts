@@ -3,15 +3,17 @@
 // to be promoted, and the generator's own GC pauses then land in every latency it measures; this one frames
 // requests itself and allocates a few hundred bytes each.
 //
-// It does not decode HPACK: a call counts as answered when its stream ends with trailers after a message
-// (HEADERS, DATA, HEADERS with END_STREAM), the shape of every successful unary gRPC answer. A trailers-only
-// answer (one HEADERS frame that ends the stream) is how gRPC servers report an error; it counts as failed,
-// without its code, which the callers check in the server's own metrics.
+// It does not decode HPACK, so it reads neither :status nor grpc-status: a call counts as answered when its
+// stream ends with trailers after headers and a non-empty message (HEADERS, DATA, HEADERS with END_STREAM), the
+// shape of every successful unary gRPC answer. A trailers-only answer (one HEADERS frame that ends the stream)
+// is how gRPC servers report an error; it counts as failed, without its code. Callers check every answer's
+// code in the server's own metrics.
 import net from "node:net";
-import type { Done, RawClient } from "./raw-http1-client.ts";
+import type { Done, RawClient } from "./raw-client.ts";
 
 export interface RawGrpcOptions {
   url: string;
+  /** A call not answered within it (sent or still queued) fails with "timed out"; a sent one is cancelled. @default 5000 */
   timeoutMs?: number;
 }
 
@@ -84,7 +86,8 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
   const timeoutMs = options.timeoutMs ?? 5000;
   const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
   const streams = new Map<number, Stream>();
-  const queued: Array<[GrpcRequest, Done]> = [];
+  /** Calls waiting for the server's SETTINGS, a free stream or send window: request, done, when queued. */
+  const queued: Array<[GrpcRequest, Done, number]> = [];
   let nextStreamId = 1;
   let sendWindow = 65_535;
   let maxConcurrent = Number.POSITIVE_INFINITY;
@@ -182,7 +185,9 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
       case frameType.data: {
         received += payload.length;
         const stream = streams.get(id);
-        if (stream !== undefined) stream.gotData = true;
+        // The message's bytes: the payload less its padding (a length byte, then that many bytes at the end).
+        const padding = (flags & flag.padded) !== 0 && payload.length > 0 ? 1 + payload[0]! : 0;
+        if (stream !== undefined && payload.length > padding) stream.gotData = true;
         if ((flags & flag.endStream) !== 0) end(id, "the stream ended without trailers");
         return;
       }
@@ -199,7 +204,8 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
           stream.gotHeaders = true;
           return;
         }
-        end(id, stream.gotData ? undefined : "gRPC error (a trailers-only answer: its code is in the server's metrics)");
+        if (!stream.gotHeaders) end(id, "gRPC error (a trailers-only answer: its code is in the server's metrics)");
+        else end(id, stream.gotData ? undefined : "the answer's trailers came without a message");
         return;
       }
     }
@@ -234,6 +240,8 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
       failAll("timed out (no SETTINGS from the server)");
       socket.destroy();
     }
+    // Queued calls count their time too: no WINDOW_UPDATE or free stream may ever come.
+    while (queued.length > 0 && now - queued[0]![2] > timeoutMs) queued.shift()![1]("timed out before it could be sent");
     for (const [id, stream] of streams) {
       if (now - stream.startedAt <= timeoutMs) continue;
       const code = Buffer.alloc(4);
@@ -251,9 +259,10 @@ export function createRawGrpcClient(options: RawGrpcOptions): RawClient<GrpcRequ
       return { headerBlock: encodeHeaderBlock(url.host, path, headers ?? {}), body: body ?? Buffer.alloc(0) };
     },
     send(request, done) {
-      if (failure !== undefined) return done(failure);
+      // Later, never from within send: a closed loop that sends again on each answer must not recurse.
+      if (failure !== undefined) return void setImmediate(done, failure);
       if (queued.length === 0 && canSend(request)) write(request, done);
-      else queued.push([request, done]);
+      else queued.push([request, done, performance.now()]);
     },
     close() {
       clearInterval(sweeper);

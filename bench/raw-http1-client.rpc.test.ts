@@ -2,7 +2,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRawHttp1Client, type RawClient, type RawHttp1Options } from "./raw-http1-client.ts";
+import type { RawClient } from "./raw-client.ts";
+import { createRawHttp1Client, type RawHttp1Options } from "./raw-http1-client.ts";
 
 interface Received {
   method: string;

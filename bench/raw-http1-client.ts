@@ -3,17 +3,7 @@
 // objects per request, some of which live long enough to be promoted, and the generator's own GC pauses then
 // land in every latency it measures; this one allocates a few hundred bytes per request.
 import net from "node:net";
-
-/** Called once per request: undefined on a 2xx answer, otherwise what went wrong. */
-export type Done = (error: string | undefined) => void;
-
-/** A client of the load generator: `encode` builds a request once, `send` sends it as often as asked. */
-export interface RawClient<R> {
-  encode(path: string, body: Buffer | undefined, headers: Record<string, string> | undefined): R;
-  /** Sends one request; `done` is called exactly once. */
-  send(request: R, done: Done): void;
-  close(): void;
-}
+import type { Done, RawClient } from "./raw-client.ts";
 
 export interface RawHttp1Options {
   url: string;
@@ -23,6 +13,7 @@ export interface RawHttp1Options {
   contentType?: string;
   /** Keep-alive connections at most; requests beyond them wait for a free one. @default 64 */
   connections?: number;
+  /** A request not answered within it fails with "timed out", and its connection is closed. @default 5000 */
   timeoutMs?: number;
 }
 
@@ -157,7 +148,8 @@ export function createRawHttp1Client(options: RawHttp1Options): RawClient<Buffer
       return body === undefined ? Buffer.from(head, "latin1") : Buffer.concat([Buffer.from(head, "latin1"), body]);
     },
     send(request, done) {
-      if (closed) return done("client closed");
+      // Later, never from within send: a closed loop that sends again on each answer must not recurse.
+      if (closed) return void setImmediate(done, "client closed");
       const connection = idle.pop() ?? (all.size < maxConnections ? open() : undefined);
       if (connection === undefined) waiting.push([request, done]);
       else start(connection, request, done);

@@ -17,7 +17,11 @@ export interface SimpleQueryable {
  * the pool hands out next. The session's value still bounds parsing the text and the SET: microseconds.
  *
  * `statement` is a single statement without parameters (a simple query cannot have any): inline only values
- * you validated. Resolves with the statement's result.
+ * you validated. It cannot be one that refuses to run inside a transaction block (VACUUM, CREATE DATABASE …).
+ * Resolves with the statement's result.
+ *
+ * Relies on PostgreSQL 13 or later arming statement_timeout afresh for each statement of a multi-statement
+ * query (the mesh runs 15 and later); before that, the session's value would bound the whole query.
  */
 export async function queryWithTimeout<R extends pg.QueryResultRow = Record<string, unknown>>(
   db: SimpleQueryable,
