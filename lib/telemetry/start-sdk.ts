@@ -7,12 +7,24 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
+import { context, trace } from "@opentelemetry/api";
+import { isTracingSuppressed } from "@opentelemetry/core";
+import { createInstrumentationTracerProvider } from "./instrumentation-tracer-provider.ts";
+import { skipUnsampledCalls } from "./skip-unsampled-calls.ts";
 import type { Telemetry, TelemetryOptions } from "./telemetry.ts";
+
+// Valkey commands and SQL queries in a trace that is not sampled run as with tracing off (see skip-unsampled-calls.ts).
+const PgTracing = skipUnsampledCalls(PgInstrumentation);
+const IORedisTracing = skipUnsampledCalls(IORedisInstrumentation);
 
 /**
  * Starts the OpenTelemetry SDK: parent-based ratio sampling, OTLP/HTTP
  * export, and the http, pg and ioredis instrumentations. HTTP/2 is not instrumented by Node's SDK, so RPC spans come from the Connect
  * interceptors in tracing-interceptors.ts.
+ *
+ * The sampler decides by trace id and parent only (never by attributes), and a child of a span that is not
+ * sampled is never sampled: the instrumentations and the interceptors rely on both to skip work in traces that
+ * are not sampled (see unsampled-trace.ts).
  */
 export function startSdk(options: TelemetryOptions & { endpoint: string }): Telemetry {
   const spanProcessors = [
@@ -22,6 +34,17 @@ export function startSdk(options: TelemetryOptions & { endpoint: string }): Tele
       }),
       scheduledDelayMillis: options.exportDelayMs ?? 5000,
     }),
+  ];
+  const instrumentations = [
+    new HttpInstrumentation({
+      // The mesh's own RPC spans come from interceptors; plain-HTTP spans add only noise for /metrics scrapes.
+      ignoreIncomingRequestHook: (req) => req.url === "/metrics",
+      // The exporter's own requests run with tracing suppressed: their span would record nothing, so the
+      // instrumentation need not build its attributes, context and listeners for each export either.
+      ignoreOutgoingRequestHook: () => isTracingSuppressed(context.active()),
+    }),
+    new PgTracing({ enhancedDatabaseReporting: false }),
+    new IORedisTracing({}),
   ];
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -35,16 +58,12 @@ export function startSdk(options: TelemetryOptions & { endpoint: string }): Tele
     // Metrics come from prom-client and logs from pino; without these the SDK adds OTLP exporters for both.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        // The mesh's own RPC spans come from interceptors; plain-HTTP spans add only noise for /metrics scrapes.
-        ignoreIncomingRequestHook: (req) => req.url === "/metrics",
-      }),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new IORedisInstrumentation({}),
-    ],
+    instrumentations,
   });
   sdk.start();
+  // After start, so that the SDK's tracer provider is the global one the shortcuts hand their spans to.
+  const instrumentationTracers = createInstrumentationTracerProvider(trace.getTracerProvider());
+  for (const instrumentation of instrumentations) instrumentation.setTracerProvider(instrumentationTracers);
   return { shutdown: () => sdk.shutdown() };
 }
 

@@ -12,6 +12,7 @@ import {
   type TextMapSetter,
 } from "@opentelemetry/api";
 import { setRequestId } from "./request-context.ts";
+import { inUnsampledTrace } from "./unsampled-trace.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (carrier) => [...carrier.keys()],
@@ -33,6 +34,8 @@ function rpcAttributes(service: string, method: string, contentType: string | nu
 }
 
 function endSpan(span: Span, err: unknown): void {
+  // A span that records nothing (not sampled, or no SDK) needs no outcome and no end.
+  if (!span.isRecording()) return;
   if (err === undefined) {
     span.setAttribute("rpc.connect_rpc.error_code", "ok");
     span.setStatus({ code: SpanStatusCode.UNSET });
@@ -74,15 +77,21 @@ function finish(
  * Server spans for every RPC, continuing the caller's W3C trace context (`traceparent`), because Node's
  * SDK does not instrument HTTP/2. Also takes the request id from `x-request-id` (or makes one), echoes it in
  * the response header, and makes it active for logs.
+ *
+ * The span's attributes are set only when it records: the sampler does not read them (start-sdk.ts), and for the
+ * requests a ratio leaves out they would be built and validated for nothing.
  */
 export function createServerTracingInterceptor(): Interceptor {
   const tracer = trace.getTracer(tracerName);
   return (next) => async (req) => {
     const parent = propagation.extract(context.active(), req.header, headerGetter);
     const requestId = req.header.get("x-request-id") || randomUUID();
-    const attributes: Attributes = rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type"));
-    attributes["mesh.request_id"] = requestId;
-    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, { kind: SpanKind.SERVER, attributes }, parent);
+    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      const attributes: Attributes = rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type"));
+      attributes["mesh.request_id"] = requestId;
+      span.setAttributes(attributes);
+    }
     // The span and the request id are both active in the handler, entered in one step.
     return context.with(setRequestId(trace.setSpan(parent, span), requestId), async () => {
       try {
@@ -98,15 +107,22 @@ export function createServerTracingInterceptor(): Interceptor {
   };
 }
 
-/** Client spans for outgoing RPCs, injecting W3C trace context and the active request id. */
+/**
+ * Client spans for outgoing RPCs, injecting W3C trace context. In a trace that is not sampled the call gets no
+ * span (it would record nothing) and no context of its own: the active context is injected as it is, so the
+ * callee sees the trace and its not-sampled flag.
+ */
 export function createClientTracingInterceptor(): Interceptor {
   const tracer = trace.getTracer(tracerName);
   return (next) => async (req) => {
-    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, {
-      kind: SpanKind.CLIENT,
-      attributes: rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type")),
-    });
-    const ctx = trace.setSpan(context.active(), span);
+    const active = context.active();
+    if (inUnsampledTrace(active)) {
+      propagation.inject(active, req.header, headerSetter);
+      return next(req);
+    }
+    const span = tracer.startSpan(`${req.service.typeName}/${req.method.name}`, { kind: SpanKind.CLIENT }, active);
+    if (span.isRecording()) span.setAttributes(rpcAttributes(req.service.typeName, req.method.name, req.header.get("content-type")));
+    const ctx = trace.setSpan(active, span);
     propagation.inject(ctx, req.header, headerSetter);
     return context.with(ctx, async () => {
       try {
