@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { serviceNodeFlags } from "../lib/server/service-node-flags.ts";
 
 const root = join(import.meta.dirname, "..");
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -31,6 +32,20 @@ describe("docker-compose.yml", () => {
     }
     expect(services.control!.environment?.ORCHESTRATOR).toBe("compose");
     expect(services.gateway!.depends_on?.["backend-1"]?.condition).toBe("service_healthy");
+  });
+});
+
+describe("Dockerfile", () => {
+  it("runs every service with the flags npm start gives it", () => {
+    const dockerfile = read("Dockerfile");
+    const nodeOptions = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1]?.split(" ") ?? [];
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+    expect(entrypoint[0]).toBe("node");
+    // The compile cache's preload is the image's NODE_COMPILE_CACHE; every other flag is in one of the two.
+    const flags = serviceNodeFlags.filter((flag, i) => flag !== "--import" && serviceNodeFlags[i - 1] !== "--import");
+    expect(flags.length).toBeGreaterThan(0);
+    for (const flag of flags) expect([...nodeOptions, ...entrypoint.slice(1)], flag).toContain(flag);
+    expect(dockerfile).toMatch(/NODE_COMPILE_CACHE=/);
   });
 });
 

@@ -31,6 +31,25 @@ describe("single flight", () => {
     expect(flights.size).toBe(0);
   });
 
+  it("treats keys named like Object.prototype's members as any other, and counts what is in flight", async () => {
+    const flights = createSingleFlight();
+    const gates = ["__proto__", "constructor", "toString", "hasOwnProperty"].map((key) => ({ key, gate: deferred<string>() }));
+    let runs = 0;
+    const first = gates.map(({ key, gate }) =>
+      flights.run(key, live(), () => {
+        runs++;
+        return gate.promise;
+      }),
+    );
+    const joined = gates.map(({ key }) => flights.run(key, live(), () => Promise.resolve("not run")));
+    expect(flights.size).toBe(4);
+    for (const { key, gate } of gates) gate.resolve(key);
+    expect(await Promise.all(first)).toEqual(gates.map((g) => g.key));
+    expect(await Promise.all(joined)).toEqual(gates.map((g) => g.key));
+    expect(runs).toBe(4);
+    expect(flights.size).toBe(0);
+  });
+
   it("shares a failure, then runs afresh for the next caller", async () => {
     const flights = createSingleFlight();
     const failing = Promise.all([

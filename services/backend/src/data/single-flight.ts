@@ -18,7 +18,18 @@ interface Flight {
 
 /** Coalesces concurrent identical work, such as loads of one key after a cache miss. */
 export function createSingleFlight(): SingleFlight {
-  const flights = new Map<string, Flight>();
+  // A dictionary-mode object, not a Map: every key comes and goes within a request, and V8 gives a long-lived
+  // Map a new hash table, allocated in old space, each time deletions shrink it (about 130 KB/s of old-space
+  // garbage at 1,000 cache hits a second, the largest cause of full collections). A null-prototype object's
+  // small dictionary is reused or replaced in the young generation.
+  const flights: Record<string, Flight | undefined> = Object.create(null);
+  let size = 0;
+
+  function forget(key: string, flight: Flight): void {
+    if (flights[key] !== flight) return;
+    delete flights[key];
+    size--;
+  }
 
   function join<T>(key: string, flight: Flight, signal: AbortSignal): Promise<T> {
     flight.waiters++;
@@ -29,7 +40,7 @@ export function createSingleFlight(): SingleFlight {
       flight.waiters--;
       if (flight.waiters === 0) {
         // Nobody wants the result any more: stop the work, and let the next caller start afresh.
-        if (flights.get(key) === flight) flights.delete(key);
+        forget(key, flight);
         flight.controller.abort(signal.reason);
       }
     };
@@ -40,20 +51,19 @@ export function createSingleFlight(): SingleFlight {
 
   return {
     run(key, signal, work) {
-      const existing = flights.get(key);
+      const existing = flights[key];
       if (existing !== undefined) return join(key, existing, signal);
       const controller = new AbortController();
       const promise = Promise.resolve()
         .then(() => work(controller.signal))
-        .finally(() => {
-          if (flights.get(key) === flight) flights.delete(key);
-        });
+        .finally(() => forget(key, flight));
       const flight: Flight = { promise, controller, waiters: 0 };
-      flights.set(key, flight);
+      flights[key] = flight;
+      size++;
       return join(key, flight, signal);
     },
     get size() {
-      return flights.size;
+      return size;
     },
   };
 }
