@@ -26,9 +26,11 @@ const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-
 const columns = `id, name, value::text AS value, metadata::text AS metadata, status, version::text AS version,
   ${utc("created_at")} AS created_at, ${utc("updated_at")} AS updated_at, ${utc("deleted_at")} AS deleted_at`;
 
+const selectItemSql = `SELECT ${columns} FROM items WHERE id = $1`;
+
 /** The row, live or deleted. */
 export async function selectItem(query: Query, id: string): Promise<ItemRow | undefined> {
-  const { rows } = await query<ItemRow>("item.select", `SELECT ${columns} FROM items WHERE id = $1`, [id]);
+  const { rows } = await query<ItemRow>("item.select", selectItemSql, [id]);
   return rows[0];
 }
 
@@ -47,6 +49,33 @@ export function itemJson(row: string): string {
      || CASE WHEN ${row}.value IS NULL THEN '{}' ELSE jsonb_build_object('value', ${row}.value) END
      || CASE WHEN ${row}.deleted_at IS NULL THEN '{}' ELSE jsonb_build_object('deleteTime', ${jsonTime(`${row}.deleted_at`)}) END)`;
 }
+
+/**
+ * insertItem's statement, built once, as every statement text here: the same string on every call, so that the
+ * runner finds its prepared name without flattening and hashing kilobytes of freshly concatenated text per call.
+ * The id is drawn here rather than by the column's default: the claim records the response before the row
+ * exists. MATERIALIZED: one id for every reference.
+ */
+const insertItemSql = `WITH new_item AS MATERIALIZED (
+       SELECT gen_random_uuid() AS id, $1::text AS name, $2::jsonb AS value, $3::jsonb AS metadata, $4::text AS status,
+              1::bigint AS version, now() AS created_at, now() AS updated_at, NULL::timestamptz AS deleted_at
+     ),
+     ${claimKeyCte("new_item", itemJson("new_item"), 5)},
+     inserted AS (
+       INSERT INTO items (id, name, value, metadata, status, version, created_at, updated_at)
+       SELECT id, name, value, metadata, status, version, created_at, updated_at FROM new_item
+        WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
+       RETURNING ${columns}
+     ),
+     changed AS (
+       SELECT id AS entity_id, NULL::jsonb AS old_value, ${itemJson("new_item")} AS new_value
+         FROM new_item WHERE EXISTS (SELECT FROM inserted)
+     ),
+     ${changeRecordCtes("item", "changed", 8)}
+     SELECT inserted.*, taken.request_hash, taken.response
+       FROM (SELECT) AS result
+       LEFT JOIN inserted ON true
+       LEFT JOIN (${visibleRecordQuery(5)}) AS taken ON NOT EXISTS (SELECT FROM claim)`;
 
 /** What a create found: its row, or the idempotency key's record when another request had claimed the key. */
 export type CreateOutcome =
@@ -68,28 +97,7 @@ export async function insertItem(
   // One row: the item's columns are all NULL when nothing was inserted, the record's when none is visible.
   const { rows } = await query<{ [K in keyof ItemRow]: ItemRow[K] | null } & { request_hash: string | null; response: JsonValue | null }>(
     "item.insert",
-    // The id is drawn here rather than by the column's default: the claim records the response before the
-    // row exists. MATERIALIZED: one id for every reference.
-    `WITH new_item AS MATERIALIZED (
-       SELECT gen_random_uuid() AS id, $1::text AS name, $2::jsonb AS value, $3::jsonb AS metadata, $4::text AS status,
-              1::bigint AS version, now() AS created_at, now() AS updated_at, NULL::timestamptz AS deleted_at
-     ),
-     ${claimKeyCte("new_item", itemJson("new_item"), 5)},
-     inserted AS (
-       INSERT INTO items (id, name, value, metadata, status, version, created_at, updated_at)
-       SELECT id, name, value, metadata, status, version, created_at, updated_at FROM new_item
-        WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
-       RETURNING ${columns}
-     ),
-     changed AS (
-       SELECT id AS entity_id, NULL::jsonb AS old_value, ${itemJson("new_item")} AS new_value
-         FROM new_item WHERE EXISTS (SELECT FROM inserted)
-     ),
-     ${changeRecordCtes("item", "changed", 8)}
-     SELECT inserted.*, taken.request_hash, taken.response
-       FROM (SELECT) AS result
-       LEFT JOIN inserted ON true
-       LEFT JOIN (${visibleRecordQuery(5)}) AS taken ON NOT EXISTS (SELECT FROM claim)`,
+    insertItemSql,
     [fields.name, fields.valueJson ?? null, fields.metadataJson, fields.status, ...keyParameters(keyed), ...changeParameters(change)],
   );
   const { request_hash: requestHash, response, ...item } = rows[0]!;
@@ -106,19 +114,10 @@ export interface ItemRowChange {
 /**
  * One statement that locks the row (so the version check and the audit's old value are exact), changes it
  * when `condition` (over `before`, the locked row) holds, bumping its version, and records the change; the
- * change's context takes the five parameters after `values`.
+ * change's context takes the five parameters from `changeFirst` on, after the statement's own values.
  */
-async function changeItem(
-  query: Query,
-  operation: string,
-  set: string,
-  condition: string,
-  values: readonly unknown[],
-  change: ChangeContext,
-): Promise<ItemRowChange> {
-  const { rows } = await query<ItemRow & { state: "before" | "after" }>(
-    operation,
-    `WITH before AS (
+function changeItemSql(set: string, condition: string, changeFirst: number): string {
+  return `WITH before AS (
        SELECT * FROM items WHERE id = $1 FOR UPDATE
      ),
      after AS (
@@ -130,12 +129,14 @@ async function changeItem(
      changed AS (
        SELECT after.id AS entity_id, ${itemJson("before")} AS old_value, ${itemJson("after")} AS new_value FROM before, after
      ),
-     ${changeRecordCtes("item", "changed", values.length + 1)}
+     ${changeRecordCtes("item", "changed", changeFirst)}
      SELECT 'before' AS state, ${columns} FROM before
      UNION ALL
-     SELECT 'after' AS state, ${columns} FROM after`,
-    [...values, ...changeParameters(change)],
-  );
+     SELECT 'after' AS state, ${columns} FROM after`;
+}
+
+async function changeItem(query: Query, operation: string, text: string, values: readonly unknown[], change: ChangeContext): Promise<ItemRowChange> {
+  const { rows } = await query<ItemRow & { state: "before" | "after" }>(operation, text, [...values, ...changeParameters(change)]);
   const row = (state: string) => {
     const found = rows.find((r) => r.state === state);
     if (found === undefined) return undefined;
@@ -147,6 +148,17 @@ async function changeItem(
 
 /** A live item that is not at `expectedVersion` (when given) is left alone. */
 const liveAtVersion = (parameter: string) => `before.deleted_at IS NULL AND (${parameter}::bigint IS NULL OR before.version = ${parameter}::bigint)`;
+
+const updateItemSql = changeItemSql(
+  `name = CASE WHEN $2 THEN $3 ELSE items.name END,
+       value = CASE WHEN $4 THEN $5::jsonb ELSE items.value END,
+       metadata = CASE WHEN $6 THEN $7::jsonb ELSE items.metadata END,
+       status = CASE WHEN $8 THEN $9 ELSE items.status END`,
+  liveAtVersion("$10"),
+  11,
+);
+const softDeleteItemSql = changeItemSql("deleted_at = greatest(now(), items.created_at)", liveAtVersion("$2"), 3);
+const undeleteItemSql = changeItemSql("deleted_at = NULL", "before.deleted_at IS NOT NULL", 2);
 
 /**
  * Writes the fields named in `paths` (one static statement: a flag per field) of a live item at
@@ -163,11 +175,7 @@ export function updateItemFields(
   return changeItem(
     query,
     "item.update",
-    `name = CASE WHEN $2 THEN $3 ELSE items.name END,
-       value = CASE WHEN $4 THEN $5::jsonb ELSE items.value END,
-       metadata = CASE WHEN $6 THEN $7::jsonb ELSE items.metadata END,
-       status = CASE WHEN $8 THEN $9 ELSE items.status END`,
-    liveAtVersion("$10"),
+    updateItemSql,
     [
       id,
       paths.has("name"),
@@ -186,12 +194,12 @@ export function updateItemFields(
 
 /** Soft-deletes a live item at `expectedVersion` (when given), with the change's audit row and event. */
 export function softDeleteItem(query: Query, id: string, expectedVersion: bigint | undefined, change: ChangeContext): Promise<ItemRowChange> {
-  return changeItem(query, "item.soft_delete", "deleted_at = greatest(now(), items.created_at)", liveAtVersion("$2"), [id, expectedVersion?.toString() ?? null], change);
+  return changeItem(query, "item.soft_delete", softDeleteItemSql, [id, expectedVersion?.toString() ?? null], change);
 }
 
 /** Restores a deleted item, with the change's audit row and event. */
 export function undeleteItem(query: Query, id: string, change: ChangeContext): Promise<ItemRowChange> {
-  return changeItem(query, "item.undelete", "deleted_at = NULL", "before.deleted_at IS NOT NULL", [id], change);
+  return changeItem(query, "item.undelete", undeleteItemSql, [id], change);
 }
 
 export interface ItemPageQuery {

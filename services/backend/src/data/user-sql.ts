@@ -27,23 +27,24 @@ export function userJson(row: string): string {
  * (23505) when the email is taken, in any letter case: the statement then writes nothing.
  */
 export async function insertUser(query: Query, email: string, name: string, change: ChangeContext): Promise<UserRow> {
-  const { rows } = await query<UserRow>(
-    "user.insert",
-    `WITH new_user AS (
+  const { rows } = await query<UserRow>("user.insert", insertUserSql, [email, name, ...changeParameters(change)]);
+  return rows[0]!;
+}
+
+/** Built once, as item-sql.ts's statements are. */
+const insertUserSql = `WITH new_user AS (
        INSERT INTO users (email, name) VALUES ($1, $2) RETURNING *
      ),
      changed AS (
        SELECT id AS entity_id, NULL::jsonb AS old_value, ${userJson("new_user")} AS new_value FROM new_user
      ),
      ${changeRecordCtes("user", "changed", 3)}
-     SELECT ${columns} FROM new_user`,
-    [email, name, ...changeParameters(change)],
-  );
-  return rows[0]!;
-}
+     SELECT ${columns} FROM new_user`;
+
+const selectUserSql = `SELECT ${columns} FROM users WHERE id = $1`;
 
 export async function selectUser(query: Query, id: string): Promise<UserRow | undefined> {
-  const { rows } = await query<UserRow>("user.select", `SELECT ${columns} FROM users WHERE id = $1`, [id]);
+  const { rows } = await query<UserRow>("user.select", selectUserSql, [id]);
   return rows[0];
 }
 
