@@ -34,5 +34,5 @@ COPY scripts/healthcheck.ts ./scripts/healthcheck.ts
 USER node
 # Node 24 runs the TypeScript sources directly (type stripping). Healthy means grpc.health.v1 says SERVING.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["node", "scripts/healthcheck.ts"]
-# V8 refuses --no-allocation-site-pretenuring in NODE_OPTIONS (lib/server/service-node-flags.ts says why it is set).
+# Node refuses the V8 flag --no-allocation-site-pretenuring in NODE_OPTIONS (lib/server/service-node-flags.ts says why it is set).
 ENTRYPOINT ["node", "--no-allocation-site-pretenuring"]

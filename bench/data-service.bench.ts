@@ -31,7 +31,7 @@ const root = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
 /** Seconds per fixed-rate phase; `--quick` shortens every phase for a smoke run. */
 const phaseSeconds = quick ? 1 : 5;
-/** Seconds of unmeasured cache hits at 1,000 req/s that bring each protocol's paths to their steady state. */
+/** Seconds of unmeasured load (cache hits at 1,000 req/s, then creates at 200 req/s) that bring each protocol's paths to their steady state. */
 const warmSeconds = quick ? 1 : 15;
 /** The cache-hit phase at 1,000 req/s run before that warm-up, and the CreateItem phase at 200 req/s before its own. */
 const coldHit = "GetItem, cache hit, cold (before the warm-up)";
@@ -142,8 +142,9 @@ function grpcEnvelope(message: Uint8Array): Buffer {
 }
 
 /**
- * Samples a process's RSS while `work` runs; resolves with work's result, the peak seen and the CPU it used
- * from the moment `work` calls its `begin` argument (the load generator's warm-up is not counted).
+ * Samples a process's RSS while `work` runs; resolves with work's result, the peak seen, the CPU it used and the
+ * share of the machine's CPU stolen by the hypervisor (percent), the last two from the moment `work` calls its
+ * `begin` argument (the load generator's warm-up is not counted).
  */
 async function observe<T>(pid: number | undefined, work: (begin: () => void) => Promise<T>): Promise<[T, number, number, number]> {
   let ticksBefore = machineTicks();
@@ -594,7 +595,7 @@ try {
 
   const backendPeak = pid === undefined ? 0 : peakRssOf(pid);
   /** The highest RSS sampled during a fixed-rate phase of the backend's (the "max" rows saturate it). */
-  const peakAtRates = Math.max(...results.filter((r) => r.rate !== "max").map((r) => r.backendRssMb));
+  const peakAtRates = Math.max(0, ...results.filter((r) => r.rate !== "max" && r.backendRssMb > 0).map((r) => r.backendRssMb));
   const backendShare = pid === undefined ? undefined : memoryShareOf(pid);
 
   // The floor under CreateItem: the statement the backend sends for a keyed create, prepared, from pgbench,
@@ -645,7 +646,7 @@ try {
     const stack = find(protocol, "Health/Check (stack baseline)", "max");
     lines.push(
       `- ${protocol}: cache-hit GetItem p99 ${fmt(hit.p99)} ms at 1,000 req/s once warm (target < 5 ms: ${verdict(hit.p99 < 5 && hit.errors === 0)}; ` +
-        `before the ${warmSeconds} s warm-up, in the backend's first seconds at that rate, p99 was ${fmt(cold.p99)} ms); ` +
+        `before this protocol's ${warmSeconds} s warm-up, p99 was ${fmt(cold.p99)} ms); ` +
         `CreateItem p99 ${fmt(create.p99)} ms at 200 req/s once warm (target < 15 ms: ${verdict(create.p99 < 15 && create.errors === 0)}; ` +
         `before its ${warmSeconds} s warm-up of creates at that rate, p99 was ${fmt(coldCreates.p99)} ms). ` +
         `The load generator's own longest GC pause in those phases: ${fmt(hit.clientGcMaxMs, 1)} ms and ${fmt(create.clientGcMaxMs, 1)} ms; ` +
@@ -711,7 +712,8 @@ answer's code is checked in the backend's own count of calls by code, and each p
 cache metrics. Each protocol's cache hits at 1,000 req/s and creates at 200 req/s run twice: first cold, then after
 a warm-up of ${warmSeconds} s of the same load, unmeasured, by when V8 has compiled the hot paths with its optimizing
 compiler; the rows after a warm-up are the steady state of a running service (until then each request leaves
-objects that outlive the young generation, and full collections come every few seconds). Cache misses read a different, never-read item each
+objects that outlive the young generation, and full collections come every few seconds). gRPC runs after Connect
+in the same backend, so its cold rows are cold only for what the two protocols do not share. Cache misses read a different, never-read item each
 time (${missRate} req/s); "max" rows are a closed loop of 64 callers for ${quick ? 1 : 3} s. Each phase starts once the
 backend answers quickly again. "Backend CPU per request" is the backend process's user + system time divided by
 the requests it answered, and "Client CPU" the same for the load generator; they depend much less than latency on

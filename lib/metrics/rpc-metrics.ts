@@ -110,7 +110,7 @@ export function createRpcMetrics(registry: Registry, options: { now?: () => numb
       if (exemplars) {
         // With exemplars on, prom-client takes only the object form; calls outside a sampled trace have none.
         const spanContext = trace.getActiveSpan()?.spanContext();
-        // The flag first: most calls are unsampled, and isSpanContextValid checks both ids against patterns.
+        // The flag first: with a sampling ratio below 1 most calls are unsampled, and isSpanContextValid checks both ids against patterns.
         const sampled = spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 && isSpanContextValid(spanContext);
         // prom-client types exemplar labels like metric labels; they are free-form in OpenMetrics.
         const exemplarLabels = sampled ? ({ trace_id: spanContext.traceId, span_id: spanContext.spanId } as LabelValues<never>) : undefined;

@@ -17,8 +17,8 @@ import { fileURLToPath } from "node:url";
  * per-request ones, which then die in old space, and they keep the young objects they point to alive until a full
  * collection. With it, a warm backend serving 1,000 cache hits a second over HTTP/1.1 promoted 80 KB/s
  * instead of 450 KB/s (2.3 MB/s over gRPC before, 1.3 MB/s after), so a full collection, and its pause of several
- * milliseconds, comes that much less often. V8 does not accept this flag in NODE_OPTIONS: the image passes it
- * on the command line (the Dockerfile's ENTRYPOINT).
+ * milliseconds, comes that much less often. Node does not accept this V8 flag in NODE_OPTIONS: the image passes
+ * it on the command line (the Dockerfile's ENTRYPOINT).
  *
  * The preload enable-compile-cache.mjs comes first, so that no TypeScript is stripped on a restart (the image
  * gets the same from NODE_COMPILE_CACHE).

@@ -51,8 +51,8 @@ export function itemJson(row: string): string {
 }
 
 /**
- * insertItem's statement, built once, as every statement text here: the same string on every call, so that the
- * runner finds its prepared name without flattening and hashing kilobytes of freshly concatenated text per call.
+ * insertItem's statement, built once, as every prepared (writeStatement) text here: the same string on every call,
+ * so that the runner finds its prepared name without flattening and hashing kilobytes of fresh text per call.
  * The id is drawn here rather than by the column's default: the claim records the response before the row
  * exists. MATERIALIZED: one id for every reference.
  */

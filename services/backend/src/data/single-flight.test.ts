@@ -50,6 +50,27 @@ describe("single flight", () => {
     expect(flights.size).toBe(0);
   });
 
+  it("counts a key once when an abandoned flight finishes after a new one on the same key started", async () => {
+    const flights = createSingleFlight();
+    const old = deferred<string>();
+    const leaving = new AbortController();
+    const abandoned = flights.run("k", leaving.signal, () => old.promise);
+    leaving.abort(new Error("gone"));
+    await expect(abandoned).rejects.toThrow("gone");
+    expect(flights.size).toBe(0);
+    const fresh = deferred<string>();
+    const next = flights.run("k", live(), () => fresh.promise);
+    expect(flights.size).toBe(1);
+    old.resolve("late");
+    await new Promise((r) => setImmediate(r));
+    expect(flights.size).toBe(1);
+    const joined = flights.run("k", live(), async () => "not run");
+    fresh.resolve("fresh");
+    expect(await next).toBe("fresh");
+    expect(await joined).toBe("fresh");
+    expect(flights.size).toBe(0);
+  });
+
   it("shares a failure, then runs afresh for the next caller", async () => {
     const flights = createSingleFlight();
     const failing = Promise.all([

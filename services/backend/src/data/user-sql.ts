@@ -22,16 +22,7 @@ export function userJson(row: string): string {
   return `jsonb_build_object('id', ${row}.id::text, 'email', ${row}.email, 'name', ${row}.name, 'createTime', ${jsonTime(`${row}.created_at`)})`;
 }
 
-/**
- * Creates the user with its audit row and `user.created` event in one statement. Throws unique_violation
- * (23505) when the email is taken, in any letter case: the statement then writes nothing.
- */
-export async function insertUser(query: Query, email: string, name: string, change: ChangeContext): Promise<UserRow> {
-  const { rows } = await query<UserRow>("user.insert", insertUserSql, [email, name, ...changeParameters(change)]);
-  return rows[0]!;
-}
-
-/** Built once, as item-sql.ts's statements are. */
+/** insertUser's statement, built once, as item-sql.ts's prepared statements are. */
 const insertUserSql = `WITH new_user AS (
        INSERT INTO users (email, name) VALUES ($1, $2) RETURNING *
      ),
@@ -40,6 +31,15 @@ const insertUserSql = `WITH new_user AS (
      ),
      ${changeRecordCtes("user", "changed", 3)}
      SELECT ${columns} FROM new_user`;
+
+/**
+ * Creates the user with its audit row and `user.created` event in one statement. Throws unique_violation
+ * (23505) when the email is taken, in any letter case: the statement then writes nothing.
+ */
+export async function insertUser(query: Query, email: string, name: string, change: ChangeContext): Promise<UserRow> {
+  const { rows } = await query<UserRow>("user.insert", insertUserSql, [email, name, ...changeParameters(change)]);
+  return rows[0]!;
+}
 
 const selectUserSql = `SELECT ${columns} FROM users WHERE id = $1`;
 
