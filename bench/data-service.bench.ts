@@ -39,6 +39,12 @@ const coldCreate = "CreateItem, cold (before the warm-up)";
 const requestTimeoutMs = 5000;
 /** `--backend-node-options="--max-semi-space-size=8"`: NODE_OPTIONS for the backend process (default none). */
 const backendNodeOptions = process.argv.find((a) => a.startsWith("--backend-node-options="))?.slice("--backend-node-options=".length);
+/**
+ * `--backend-flags="--trace-gc-nvp"`: more flags on the backend's command line (V8 flags that Node refuses in
+ * NODE_OPTIONS), and `--backend-log=FILE`: where its output goes (by default a file in the run's temporary folder).
+ */
+const backendFlags = (process.argv.find((a) => a.startsWith("--backend-flags="))?.slice("--backend-flags=".length) ?? "").split(" ").filter(Boolean);
+const backendLog = process.argv.find((a) => a.startsWith("--backend-log="))?.slice("--backend-log=".length);
 const hotItems = 100;
 
 interface PhaseResult {
@@ -395,10 +401,10 @@ const infra = await startLocalInfra({ dataDir: join(dataDir, "infra"), durablePo
 try {
   const port = await getFreePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const log = openSync(join(dataDir, "backend.log"), "a");
+  const log = openSync(backendLog ?? join(dataDir, "backend.log"), "a");
   backend = spawn(
     process.execPath,
-    [...serviceNodeFlags, "--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
+    [...serviceNodeFlags, ...backendFlags, "--import", join(root, "services/backend/src/telemetry.ts"), join(root, "services/backend/src/main.ts")],
     {
       cwd: root,
       env: {
@@ -504,7 +510,10 @@ try {
     const phase = async (scenario: string, rate: number, spec: LoadSpec, expectCache?: "hit" | "miss") => {
       await settle(probe, unrelayed);
       const before = await (await fetch(`${baseUrl}/metrics`)).text();
-      const [r, rss, cpuMs, stolenPct] = await observe(pid, (begin) => runLoad(spec, begin));
+      let startedAt = 0;
+      const [r, rss, cpuMs, stolenPct] = await observe(pid, (begin) => runLoad(spec, () => ((startedAt = Date.now()), begin())));
+      // With --backend-log, the wall-clock span of the measured run, to line up with the backend's own output.
+      if (backendLog !== undefined) console.log(`  measured from ${new Date(startedAt).toISOString()} to ${new Date().toISOString()}`);
       const after = await (await fetch(`${baseUrl}/metrics`)).text();
       if (r.firstError !== undefined) console.error(`  first error: ${r.firstError}`);
       const delta = (name: string, having: string[]) => metricSum(after, name, having) - metricSum(before, name, having);
