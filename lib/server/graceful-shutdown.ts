@@ -1,12 +1,30 @@
 import { pino } from "pino";
 import type { Logger } from "../logging/create-logger.ts";
 
+/** What flushed() uses of pino's destination (sonic-boom); `_writing` is its flag for a write in flight. */
+interface Destination {
+  flushSync?: () => void;
+  _writing?: boolean;
+  once?: (event: "drain", listener: () => void) => unknown;
+}
+
 /**
  * Resolves once pino has written out what it buffered. Its destination is asynchronous, and an asynchronous
  * flush can call back before the last line is out, so the stream is flushed synchronously where it can be.
+ * A synchronous flush skips the chunk an asynchronous write has in flight, though (a process that exits then
+ * loses it, often its last line), so that write is awaited first: the stream says "drain" once all is out.
  */
 export async function flushed(logger: Logger): Promise<void> {
-  const stream = (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[pino.symbols.streamSym];
+  const stream = (logger as unknown as Record<symbol, Destination | undefined>)[pino.symbols.streamSym];
+  if (stream?._writing === true && stream.once !== undefined) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      stream.once!("drain", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   try {
     if (stream?.flushSync) {
       stream.flushSync();
